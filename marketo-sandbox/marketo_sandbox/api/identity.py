@@ -1,0 +1,30 @@
+"""``/identity/oauth/token``: client credentials grant (no envelope, no quota)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marketo_sandbox.app import Ctx, router
+from marketo_sandbox.envelope import HttpError
+
+
+@router.route("/identity/oauth/token", ("GET", "POST"), kind="identity")
+def token(ctx: Ctx) -> dict[str, Any]:
+    args = ctx.request.args
+    form = ctx.request.form if ctx.request.method == "POST" else {}
+    grant = args.get("grant_type") or form.get("grant_type")
+    client_id = args.get("client_id") or form.get("client_id")
+    client_secret = args.get("client_secret") or form.get("client_secret")
+    if grant != "client_credentials":
+        raise HttpError(
+            400, {"error": "unsupported_grant_type", "error_description": f"Unsupported grant type: {grant}"}
+        )
+    if not ctx.app.tokens.credentials_ok(client_id, client_secret):
+        raise HttpError(401, {"error": "invalid_client", "error_description": "Bad client credentials"})
+    access_token, expires_in = ctx.app.tokens.issue()
+    return {
+        "access_token": access_token,
+        "token_type": "bearer",
+        "expires_in": expires_in,
+        "scope": ctx.config.api_user,
+    }

@@ -1,0 +1,90 @@
+"""``marketo-sandbox serve``: start a seeded local Marketo and print how to reach it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import secrets
+import signal
+import sys
+from typing import Any
+
+from marketo_sandbox.config import SandboxConfig
+from marketo_sandbox.seed import SEEDS, spec_for
+from marketo_sandbox.server import SandboxServer
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="marketo-sandbox", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="start the sandbox and print one JSON line with its endpoint")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    serve.add_argument("--seed", default="small", choices=sorted(SEEDS))
+    serve.add_argument("--leads", type=int, help="override the seed's number of leads")
+    serve.add_argument("--activities", type=int, help="override the seed's number of activities")
+    serve.add_argument("--random-seed", type=int, help="seed of the data generator (default 42)")
+    serve.add_argument("--data-dir", help="where the database and bulk files live (default: a temp dir)")
+    serve.add_argument("--client-id", help="default: a fixed sandbox id")
+    serve.add_argument("--client-secret", help="default: a random secret, printed on the JSON line")
+    serve.add_argument("--token-ttl", type=float, help="access token lifetime in seconds (3600)")
+    serve.add_argument("--rate-limit", type=int, help="calls per rate window (100)")
+    serve.add_argument("--rate-window", type=float, help="rate window in seconds (20)")
+    serve.add_argument("--max-concurrency", type=int, help="calls in flight (10)")
+    serve.add_argument("--daily-quota", type=int, help="API calls per day (50000)")
+    serve.add_argument("--export-quota-mb", type=float, help="bulk export MB per day (500)")
+    serve.add_argument("--export-delay", type=float, help="seconds a bulk export spends queued and processing each")
+    serve.add_argument("--latency-ms", type=float, help="latency added to every API call")
+    serve.add_argument("--csv-quirks", action="store_true", help="bulk files with NULs, bare CRs, multi-line cells")
+    serve.add_argument("--log-level", default="WARNING")
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> SandboxConfig:
+    config = SandboxConfig(client_secret=args.client_secret or secrets.token_urlsafe(24))
+    if args.client_id:
+        config.client_id = args.client_id
+    mapping: dict[str, Any] = {
+        "token_ttl_seconds": args.token_ttl,
+        "rate_limit_calls": args.rate_limit,
+        "rate_limit_window_seconds": args.rate_window,
+        "max_concurrent_calls": args.max_concurrency,
+        "daily_call_quota": args.daily_quota,
+        "latency_ms": args.latency_ms,
+    }
+    if args.export_quota_mb is not None:
+        mapping["export_daily_quota_bytes"] = int(args.export_quota_mb * 1024 * 1024)
+    if args.export_delay is not None:
+        mapping["export_queued_seconds"] = args.export_delay
+        mapping["export_processing_seconds"] = args.export_delay
+    if args.csv_quirks:
+        mapping["csv_quirks"] = True
+    config.update({k: v for k, v in mapping.items() if v is not None})
+    return config
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
+    spec = spec_for(args.seed, leads=args.leads, activities=args.activities, random_seed=args.random_seed)
+    server = SandboxServer(config_from_args(args), seed=spec, host=args.host, port=args.port, data_dir=args.data_dir)
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    server.start()
+    sys.stdout.write(json.dumps(server.info()) + "\n")
+    sys.stdout.flush()
+    try:
+        server.serve_forever()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""Limits and behaviour of the emulated Marketo instance.
+
+Every limit Marketo enforces is a field here, with Marketo's production value as the
+default, so the sandbox is strict unless a test or user relaxes it (at start with CLI
+flags, or at run time with ``POST /_sandbox/config``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class SandboxConfig:
+    # Credentials of the single API-only user the sandbox knows.
+    client_id: str = "sandbox-client-id"
+    client_secret: str = "sandbox-client-secret"  # noqa: S105 - a local emulator's default
+    api_user: str = "api-user@sandbox.local"
+    munchkin_id: str = "123-ABC-456"
+
+    # Identity: a new token lives 3,600 s; asking again returns the same token.
+    token_ttl_seconds: float = 3600.0
+
+    # Request limits (MARKETO_API.md section 3).
+    rate_limit_calls: int = 100
+    rate_limit_window_seconds: float = 20.0
+    max_concurrent_calls: int = 10
+    daily_call_quota: int = 50_000
+    max_batch_size: int = 300
+    max_filter_values: int = 300
+    max_body_bytes: int = 1_048_576
+    max_bulk_import_bytes: int = 10_485_760
+    max_uri_bytes: int = 8_192
+    max_asset_return: int = 200
+
+    # Bulk extract.
+    bulk_max_processing: int = 2
+    bulk_max_queued: int = 10  # includes the processing ones
+    export_daily_quota_bytes: int = 500 * 1024 * 1024
+    export_max_window_days: int = 31
+    export_file_retention_days: int = 7
+    # Job clock: seconds spent in each state before moving on (Marketo: minutes).
+    export_queued_seconds: float = 0.0
+    export_processing_seconds: float = 0.0
+    # Bulk files as real ones can look: NUL bytes, bare CR, multi-line quoted cells.
+    csv_quirks: bool = False
+
+    # Bulk import.
+    import_max_running: int = 2
+    import_max_queued: int = 10
+    import_processing_seconds: float = 0.0
+
+    # Latency added to every API call (a real instance answers in ~100-500 ms).
+    latency_ms: float = 0.0
+
+    # Program member updatedAt windows (MARKETO_API.md section 4).
+    program_member_max_window_days: int = 7
+
+    # Whether the subscription supports the bulk `updatedAt` filter (1035 when not).
+    bulk_updated_at_filter: bool = True
+
+    # Shift the sandbox clock (e.g. +86400 to see the daily quota reset or files expire).
+    clock_offset_seconds: float = 0.0
+
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def update(self, changes: dict[str, Any]) -> list[str]:
+        """Apply run-time changes; return the names of unknown keys (left untouched)."""
+        known = {f.name: f for f in dataclasses.fields(self)}
+        unknown = []
+        for key, value in changes.items():
+            if key not in known or key in {"client_id", "client_secret"}:
+                unknown.append(key)
+                continue
+            current = getattr(self, key)
+            if isinstance(current, bool):
+                value = bool(value)
+            elif isinstance(current, int) and not isinstance(current, bool):
+                value = int(value)
+            elif isinstance(current, float):
+                value = float(value)
+            setattr(self, key, value)
+        return unknown
+
+    def public(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data.pop("client_secret")
+        return data

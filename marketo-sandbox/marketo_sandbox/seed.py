@@ -1,0 +1,90 @@
+"""Seed data: a realistic Marketo instance spread over 13+ months.
+
+Domain modules register seeders with :func:`seeder`; :func:`build` runs them in order
+(sales persons and companies before the leads that point at them, leads before the
+activities and memberships that point at leads, ...). Seeding is deterministic for a
+given ``random_seed`` and anchor time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from marketo_sandbox.store import Store
+
+log = logging.getLogger("marketo_sandbox.seed")
+
+
+@dataclass
+class SeedSpec:
+    name: str = "small"
+    leads: int = 200
+    activities: int = 2_000
+    companies: int = 20
+    salespersons: int = 5
+    opportunities: int = 15
+    programs: int = 8
+    static_lists: int = 4
+    campaigns: int = 6
+    custom_objects_per_type: int = 40
+    deleted_leads: int = 5
+    merged_leads: int = 3
+    months: int = 14
+    random_seed: int = 42
+
+
+SEEDS: dict[str, SeedSpec] = {
+    "empty": SeedSpec(
+        name="empty", leads=0, activities=0, companies=0, salespersons=0, opportunities=0, programs=0,
+        static_lists=0, campaigns=0, custom_objects_per_type=0, deleted_leads=0, merged_leads=0,
+    ),
+    "small": SeedSpec(name="small"),
+    "demo": SeedSpec(
+        name="demo", leads=2_000, activities=20_000, companies=150, salespersons=12, opportunities=120,
+        programs=20, static_lists=8, campaigns=15, custom_objects_per_type=400, deleted_leads=25,
+        merged_leads=10,
+    ),
+    "bench": SeedSpec(
+        name="bench", leads=100_000, activities=1_000_000, companies=5_000, salespersons=50,
+        opportunities=3_000, programs=60, static_lists=20, campaigns=40, custom_objects_per_type=10_000,
+        deleted_leads=500, merged_leads=200,
+    ),
+}
+
+Seeder = Callable[[Store, SeedSpec, random.Random, float], None]
+_SEEDERS: list[tuple[int, str, Seeder]] = []
+
+
+def seeder(order: int) -> Callable[[Seeder], Seeder]:
+    """Register a seeder; lower ``order`` runs first. Conventions: 10 sales persons and
+    companies, 20 leads, 30 opportunities/roles/custom objects, 40 programs, members,
+    lists and campaigns, 50 activities, 60 deletes and merges."""
+
+    def register(fn: Seeder) -> Seeder:
+        _SEEDERS.append((order, fn.__module__ + "." + fn.__name__, fn))
+        return fn
+
+    return register
+
+
+def spec_for(name: str, **overrides: int | None) -> SeedSpec:
+    if name not in SEEDS:
+        raise ValueError(f"unknown seed '{name}' (choose from {', '.join(SEEDS)})")
+    changes = {k: v for k, v in overrides.items() if v is not None}
+    return dataclasses.replace(SEEDS[name], **changes)
+
+
+def build(store: Store, spec: SeedSpec, anchor: float | None = None) -> None:
+    """Fill an empty store. ``anchor`` is 'now' for the seed (default: the store's clock)."""
+    from marketo_sandbox import api  # noqa: F401 - domain modules register their seeders
+
+    now = store.now() if anchor is None else anchor
+    for order, name, fn in sorted(_SEEDERS, key=lambda s: (s[0], s[1])):
+        started = time.monotonic()
+        fn(store, spec, random.Random(f"{spec.random_seed}:{order}:{name}"), now)
+        log.debug("seeded %s in %.2fs", name, time.monotonic() - started)
