@@ -17,14 +17,14 @@ from marketo_core.limits import retry_delays
 _LOG = logging.getLogger("marketo_core.auth")
 
 # Identity is outside the envelope: a healthy answer is a bare OAuth token document.
-_TOKEN_PATH = "/oauth/token"
+_OAUTH_PATH = "/oauth/token"
 
 
 def identity_token_url(identity_url: str) -> str:
     base = identity_url.rstrip("/")
-    if base.endswith(_TOKEN_PATH):
+    if base.endswith(_OAUTH_PATH):
         return base
-    return base + _TOKEN_PATH
+    return base + _OAUTH_PATH
 
 
 class TokenManager:
@@ -37,7 +37,7 @@ class TokenManager:
 
     _LAST_SECOND_MARGIN = 1.0
 
-    def __init__(
+    def __init__(  # noqa: PLR0917 - positional order is the documented public signature
         self,
         session: requests.Session,
         identity_url: str,

@@ -244,7 +244,7 @@ class DownloadIntegrityError(MarketoError):
     """A downloaded file does not match the size or checksum Marketo reported."""
 
 
-class QuotaExhausted(MarketoError):
+class QuotaExhausted(MarketoError):  # noqa: N818 - public name callers use
     """A daily limit is spent: stop cleanly and resume after ``resets_at`` (00:00 Central)."""
 
     default_reason = "a Marketo daily limit is exhausted"
@@ -287,15 +287,15 @@ class ExportQuotaExceeded(QuotaExhausted):
     default_reason = "Marketo daily bulk export quota reached (1029)"
 
 
-class ExportJobFailed(MarketoError):
+class ExportJobFailed(MarketoError):  # noqa: N818 - public name callers use
     """A bulk export ended Failed or Cancelled."""
 
 
-class ExportJobTimeout(MarketoError):
+class ExportJobTimeout(MarketoError):  # noqa: N818 - public name callers use
     """A bulk export did not reach the wanted state within the job's timeout."""
 
 
-class ExportFileGone(MarketoError):
+class ExportFileGone(MarketoError):  # noqa: N818 - public name callers use
     """The job says Completed but file.json answers 404: the file expired; export again."""
 
 
