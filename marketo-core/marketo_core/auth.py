@@ -156,6 +156,13 @@ class TokenManager:
                     ) from None
                 self._pause(delays, attempt, problem)
                 continue
+            except requests.RequestException as exc:
+                # Anything else requests raises may quote the URL, client_secret included.
+                raise MarketoAPIError(
+                    f"Marketo identity request failed: {type(exc).__name__}: "
+                    f"{self.redactor(exc)}",
+                    endpoint=self.endpoint,
+                ) from None
             if resp.status_code >= 500:
                 if last_attempt:
                     raise MarketoHTTPError(

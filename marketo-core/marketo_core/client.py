@@ -90,6 +90,10 @@ class MarketoClient:
         base = (endpoint or "").strip().rstrip("/")
         if not base:
             raise ValueError("endpoint is required, e.g. https://123-ABC-456.mktorest.com")
+        if not base.startswith(("https://", "http://")):
+            raise ValueError(
+                f"endpoint must be a URL such as https://123-ABC-456.mktorest.com, got {base!r}"
+            )
         if base.endswith("/rest"):
             base = base[: -len("/rest")]
         if max_retries < 0:
@@ -459,6 +463,7 @@ class MarketoClient:
                 send_headers["Accept"] = "application/json"
             send_headers.update(headers or {})
             _rewind(positions)
+            resp: requests.Response | None = None
             with self.gate:
                 self._count_call()
                 try:
@@ -468,8 +473,9 @@ class MarketoClient:
                     )
                 except _TRANSPORT_ERRORS as exc:
                     problem = f"{type(exc).__name__}: {self.redactor(exc)}"
-                    retry.again(None, problem, transport=True)
-                    continue
+            if resp is None:
+                retry.again(None, problem, transport=True)  # backoff outside the gate
+                continue
 
             status = resp.status_code
             if status >= 500:
@@ -485,7 +491,7 @@ class MarketoClient:
                 )
 
             if stream:
-                if not _looks_like_json(resp):
+                if not _may_be_envelope(resp):
                     return resp
                 body = _json_or_none(resp)
                 if not _is_failure(body):
@@ -637,7 +643,9 @@ def _is_failure(body: Any) -> bool:
 
 def _first_error(body: Mapping[str, Any]) -> tuple[str, str]:
     errors = body.get("errors") or []
-    first = errors[0] if errors else {}
+    if not errors:
+        return "", "Marketo answered success:false without any errors"
+    first = errors[0]
     if not isinstance(first, Mapping):
         return "", str(first)
     code = first.get("code")
@@ -645,17 +653,22 @@ def _first_error(body: Mapping[str, Any]) -> tuple[str, str]:
     return ("" if code is None else str(code).strip()), str(first.get("message") or "")
 
 
-def _looks_like_json(resp: requests.Response) -> bool:
-    content_type = resp.headers.get("Content-Type", "")
+def _may_be_envelope(resp: requests.Response) -> bool:
+    """Whether a streamed answer could be an error envelope (file.json answers a token
+    problem with JSON, not always labelled as such). Error envelopes are tiny; a large
+    body is never pulled into memory to check."""
     length = _int_or_none(resp.headers.get("Content-Length"))
-    # Error envelopes are tiny; never pull a large body into memory to check.
-    return "json" in content_type.lower() and (length is None or length < 65536)
+    if length is None:
+        return "json" in resp.headers.get("Content-Type", "").lower()
+    if length >= 65536:
+        return False
+    return resp.content.lstrip()[:1] == b"{"
 
 
 def _json_or_none(resp: requests.Response) -> Any:
     try:
         return resp.json()
-    except ValueError:
+    except (ValueError, UnicodeDecodeError):
         return None
 
 

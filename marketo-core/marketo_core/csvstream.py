@@ -12,7 +12,7 @@ import csv
 import io
 import json
 from collections.abc import Iterable, Iterator
-from typing import IO, Any
+from typing import IO, Any, BinaryIO, cast
 
 # Activity attributes and textarea fields can exceed csv's default 128 KB cell limit.
 _FIELD_SIZE_LIMIT = 64 * 1024 * 1024
@@ -40,7 +40,8 @@ def iter_csv_rows(
     if codecs.lookup(encoding).name == "utf-8":
         encoding = "utf-8-sig"  # drops a leading BOM, reads plain UTF-8 unchanged
     # newline="" hands line breaks inside quoted cells to csv untranslated.
-    text = io.TextIOWrapper(fileobj, encoding=encoding, errors=errors, newline="")  # type: ignore[arg-type]
+    binary = cast("BinaryIO", fileobj)
+    text = io.TextIOWrapper(binary, encoding=encoding, errors=errors, newline="")
     try:
         yield from _rows(text, null=null, delimiter=delimiter)
     finally:
@@ -88,7 +89,8 @@ def parse_attributes(cell: str | None) -> dict[str, Any]:
     if not text or text == "null":
         return {}
     try:
-        value = json.loads(text)
+        # strict=False: values may hold raw control characters (a textarea's line breaks).
+        value = json.loads(text, strict=False)
     except ValueError as exc:
         raise ValueError(f"activity attributes are not JSON: {text[:80]!r}") from exc
     if value is None:

@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 from core_helpers import BASE, IDENTITY, SECRET, TOKEN, FakeTime
-
 from marketo_core import MarketoClient
 
 

@@ -65,3 +65,14 @@ def failure(code: str | int, message: str = "boom") -> dict[str, Any]:
 def api_requests(requests_mock: Any) -> list[Any]:
     """The calls that went to the API (identity excluded)."""
     return [r for r in requests_mock.request_history if "/identity/" not in r.url]
+
+
+def logged_text(caplog: Any) -> str:
+    """Everything logged, except requests_mock's own debug lines: that test double logs
+    each URL it fakes and never runs in production (urllib3's lines are checked against a
+    real server in test_core_download)."""
+    return "\n".join(
+        record.getMessage()
+        for record in caplog.records
+        if not record.name.startswith("requests_mock")
+    )

@@ -7,7 +7,6 @@ import logging
 
 import pytest
 from core_helpers import SECRET, TOKEN
-
 from marketo_core import (
     ERROR_ACTIONS,
     Action,
@@ -113,7 +112,6 @@ def test_http_error_keeps_status() -> None:
 
 @pytest.mark.parametrize("cls", [DailyQuotaExceeded, CallBudgetExhausted, ExportQuotaExceeded])
 def test_quota_errors_say_when_to_resume(cls: type[QuotaExhausted]) -> None:
-    now = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
     reset = dt.datetime(2026, 3, 2, 6, 0, tzinfo=dt.UTC)
     err = cls(resets_at=reset)
     assert isinstance(err, QuotaExhausted)
@@ -121,7 +119,7 @@ def test_quota_errors_say_when_to_resume(cls: type[QuotaExhausted]) -> None:
     assert err.resets_at == reset
     assert err.reason
     assert "2026-03-02T06:00:00+00:00" in str(err)
-    assert cls().resets_at > now  # default: the next Central midnight
+    assert cls().resets_at > dt.datetime.now(dt.UTC)  # default: the next Central midnight
 
 
 def test_redactor_replaces_known_secrets_and_patterns() -> None:
