@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-
 from marketo_sandbox import SandboxConfig, SandboxServer
 from marketo_sandbox.testing import SandboxControl
 
 # Recognizable so the secrets tests can search every output for them.
-TEST_CLIENT_SECRET = "s3cr3t-SANDBOX-CLIENT-SECRET-do-not-log"  # noqa: S105
+TEST_CLIENT_SECRET = "s3cr3t-SANDBOX-CLIENT-SECRET-do-not-log"
 
 
 @pytest.fixture(scope="session")

@@ -53,10 +53,17 @@ class Router:
         self.routes: list[Route] = []
 
     def route(
-        self, rule: str, methods: Iterable[str] = ("GET",), *, kind: str = "api", max_body: str = "max_body_bytes"
+        self,
+        rule: str,
+        methods: Iterable[str] = ("GET",),
+        *,
+        kind: str = "api",
+        max_body: str = "max_body_bytes",
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
-            self.routes.append(Route(rule, tuple(m.upper() for m in methods), handler, kind, max_body))
+            self.routes.append(
+                Route(rule, tuple(m.upper() for m in methods), handler, kind, max_body)
+            )
             return handler
 
         return register
@@ -87,7 +94,11 @@ class Ctx:
         self._json_loaded = False
         # Reads may arrive as POST ?_method=GET with a form body: its fields are parameters.
         params = MultiDict(request.args)
-        if method == "GET" and request.method == "POST" and request.mimetype == "application/x-www-form-urlencoded":
+        if (
+            method == "GET"
+            and request.method == "POST"
+            and request.mimetype == "application/x-www-form-urlencoded"
+        ):
             for key, value in request.form.items(multi=True):
                 params.add(key, value)
         params.pop("_method", None)
@@ -156,8 +167,9 @@ class Ctx:
 
 class SandboxApp:
     def __init__(self, config: SandboxConfig, store: Store) -> None:
-        from marketo_sandbox import api  # noqa: F401 - registers the handlers
-        from marketo_sandbox.auth import TokenIssuer
+        # Imported here: the handler modules import this one to register on `router`.
+        from marketo_sandbox import api  # noqa: F401, PLC0415
+        from marketo_sandbox.auth import TokenIssuer  # noqa: PLC0415
 
         self.config = config
         self._initial_config = copy.deepcopy(config)
@@ -213,7 +225,9 @@ class SandboxApp:
 
     # -- WSGI --------------------------------------------------------------------------
 
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
         request = Request(environ)
         response = self.dispatch(request, environ)
         return response(environ, start_response)
@@ -221,7 +235,11 @@ class SandboxApp:
     def dispatch(self, request: Request, environ: dict[str, Any]) -> Response:
         method = request.method.upper()
         override = request.args.get("_method")
-        if override is None and method == "POST" and request.mimetype == "application/x-www-form-urlencoded":
+        if (
+            override is None
+            and method == "POST"
+            and request.mimetype == "application/x-www-form-urlencoded"
+        ):
             override = request.form.get("_method")
         if method == "POST" and override:
             method = override.upper()
@@ -244,12 +262,19 @@ class SandboxApp:
         return self._api_call(route, request, method, values, environ)
 
     def _api_call(
-        self, route: Route, request: Request, method: str, values: dict[str, Any], environ: dict[str, Any]
+        self,
+        route: Route,
+        request: Request,
+        method: str,
+        values: dict[str, Any],
+        environ: dict[str, Any],
     ) -> Response:
         cfg = self.config
         key = f"{method} {route.rule}"
         faults = self.faults.take(
-            method, request.path, ("code", "http_status", "reset", "drop_after_bytes", "latency_ms", "revoke_tokens")
+            method,
+            request.path,
+            ("code", "http_status", "reset", "drop_after_bytes", "latency_ms", "revoke_tokens"),
         )
         effects = {f.effect: f for f in faults}
         if "revoke_tokens" in effects:
@@ -313,7 +338,12 @@ class SandboxApp:
         return request.args.get("access_token") or None
 
     def _run(
-        self, route: Route, request: Request, method: str, values: dict[str, Any], environ: dict[str, Any]
+        self,
+        route: Route,
+        request: Request,
+        method: str,
+        values: dict[str, Any],
+        environ: dict[str, Any],
     ) -> Response:
         ctx = Ctx(self, request, method)
         try:
@@ -371,9 +401,8 @@ def truncate_response(response: Response, limit: int, environ: dict[str, Any]) -
     def body() -> Iterator[bytes]:
         sent = 0
         iterable = original if not isinstance(original, bytes | str) else [original]
-        for chunk in iterable:
-            if isinstance(chunk, str):
-                chunk = chunk.encode()
+        for item in iterable:
+            chunk = item.encode() if isinstance(item, str) else item
             if sent + len(chunk) >= limit:
                 yield chunk[: max(0, limit - sent)]
                 _abort_socket(environ)

@@ -30,9 +30,9 @@ class TokenIssuer:
             self.issued = 0
 
     def credentials_ok(self, client_id: str | None, client_secret: str | None) -> bool:
-        return secrets.compare_digest(client_id or "", self.config.client_id) and secrets.compare_digest(
-            client_secret or "", self.config.client_secret
-        )
+        return secrets.compare_digest(
+            client_id or "", self.config.client_id
+        ) and secrets.compare_digest(client_secret or "", self.config.client_secret)
 
     def issue(self) -> tuple[str, int]:
         """The current token and its remaining life in whole seconds."""
@@ -40,8 +40,10 @@ class TokenIssuer:
             now = self.clock()
             if self._current is not None and self._expiry.get(self._current, 0) > now + 0.5:
                 return self._current, int(self._expiry[self._current] - now)
-            token = f"{secrets.token_hex(4)}-{secrets.token_hex(2)}-{secrets.token_hex(2)}-" \
-                    f"{secrets.token_hex(2)}-{secrets.token_hex(6)}:ab"
+            token = (
+                f"{secrets.token_hex(4)}-{secrets.token_hex(2)}-{secrets.token_hex(2)}-"
+                f"{secrets.token_hex(2)}-{secrets.token_hex(6)}:ab"
+            )
             self._expiry[token] = now + self.config.token_ttl_seconds
             self._current = token
             self.issued += 1

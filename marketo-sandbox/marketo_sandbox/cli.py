@@ -18,14 +18,18 @@ from marketo_sandbox.server import SandboxServer
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="marketo-sandbox", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="start the sandbox and print one JSON line with its endpoint")
+    serve = sub.add_parser(
+        "serve", help="start the sandbox and print one JSON line with its endpoint"
+    )
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=0, help="0 picks a free port")
     serve.add_argument("--seed", default="small", choices=sorted(SEEDS))
     serve.add_argument("--leads", type=int, help="override the seed's number of leads")
     serve.add_argument("--activities", type=int, help="override the seed's number of activities")
     serve.add_argument("--random-seed", type=int, help="seed of the data generator (default 42)")
-    serve.add_argument("--data-dir", help="where the database and bulk files live (default: a temp dir)")
+    serve.add_argument(
+        "--data-dir", help="where the database and bulk files live (default: a temp dir)"
+    )
     serve.add_argument("--client-id", help="default: a fixed sandbox id")
     serve.add_argument("--client-secret", help="default: a random secret, printed on the JSON line")
     serve.add_argument("--token-ttl", type=float, help="access token lifetime in seconds (3600)")
@@ -34,9 +38,13 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--max-concurrency", type=int, help="calls in flight (10)")
     serve.add_argument("--daily-quota", type=int, help="API calls per day (50000)")
     serve.add_argument("--export-quota-mb", type=float, help="bulk export MB per day (500)")
-    serve.add_argument("--export-delay", type=float, help="seconds a bulk export spends queued and processing each")
+    serve.add_argument(
+        "--export-delay", type=float, help="seconds a bulk export spends queued and processing each"
+    )
     serve.add_argument("--latency-ms", type=float, help="latency added to every API call")
-    serve.add_argument("--csv-quirks", action="store_true", help="bulk files with NULs, bare CRs, multi-line cells")
+    serve.add_argument(
+        "--csv-quirks", action="store_true", help="bulk files with NULs, bare CRs, multi-line cells"
+    )
     serve.add_argument("--log-level", default="WARNING")
     return parser
 
@@ -66,9 +74,15 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
-    spec = spec_for(args.seed, leads=args.leads, activities=args.activities, random_seed=args.random_seed)
-    server = SandboxServer(config_from_args(args), seed=spec, host=args.host, port=args.port, data_dir=args.data_dir)
+    logging.basicConfig(
+        level=args.log_level.upper(), stream=sys.stderr, format="%(asctime)s %(name)s %(message)s"
+    )
+    spec = spec_for(
+        args.seed, leads=args.leads, activities=args.activities, random_seed=args.random_seed
+    )
+    server = SandboxServer(
+        config_from_args(args), seed=spec, host=args.host, port=args.port, data_dir=args.data_dir
+    )
 
     def stop(signum: int, frame: object) -> None:
         raise SystemExit(0)

@@ -75,13 +75,14 @@ class SandboxConfig:
                 unknown.append(key)
                 continue
             current = getattr(self, key)
+            converted = value
             if isinstance(current, bool):
-                value = bool(value)
-            elif isinstance(current, int) and not isinstance(current, bool):
-                value = int(value)
+                converted = bool(value)
+            elif isinstance(current, int):
+                converted = int(value)
             elif isinstance(current, float):
-                value = float(value)
-            setattr(self, key, value)
+                converted = float(value)
+            setattr(self, key, converted)
         return unknown
 
     def public(self) -> dict[str, Any]:

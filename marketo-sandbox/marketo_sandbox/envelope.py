@@ -93,7 +93,9 @@ class ApiError(Exception):
 class HttpError(Exception):
     """An HTTP-level failure (413, 414, 404 on bulk files, 401 from identity)."""
 
-    def __init__(self, status: int, body: str | dict[str, Any] = "", content_type: str | None = None):
+    def __init__(
+        self, status: int, body: str | dict[str, Any] = "", content_type: str | None = None
+    ):
         self.status = status
         self.body = body
         self.content_type = content_type
@@ -119,7 +121,13 @@ def asset_ok(result: list[Any] | None) -> dict[str, Any]:
             "requestId": request_id(),
             "warnings": ["No assets found for the given search criteria."],
         }
-    return {"success": True, "errors": [], "requestId": request_id(), "warnings": [], "result": result}
+    return {
+        "success": True,
+        "errors": [],
+        "requestId": request_id(),
+        "warnings": [],
+        "result": result,
+    }
 
 
 def failure(code: str, msg: str) -> dict[str, Any]:
@@ -129,4 +137,8 @@ def failure(code: str, msg: str) -> dict[str, Any]:
 def skipped(code: str | int, msg: str | None = None, **item: Any) -> dict[str, Any]:
     """A record-level skip inside a successful response."""
     code = str(code)
-    return {**item, "status": "skipped", "reasons": [{"code": code, "message": msg or message(code)}]}
+    return {
+        **item,
+        "status": "skipped",
+        "reasons": [{"code": code, "message": msg or message(code)}],
+    }

@@ -62,7 +62,9 @@ class FaultError(ValueError):
 def parse_fault(spec: dict[str, Any]) -> Fault:
     effects = [e for e in EFFECTS if spec.get(e) not in (None, False)]
     if len(effects) != 1:
-        raise FaultError(f"a fault needs exactly one of {', '.join(EFFECTS)}; got {effects or 'none'}")
+        raise FaultError(
+            f"a fault needs exactly one of {', '.join(EFFECTS)}; got {effects or 'none'}"
+        )
     try:
         pattern = re.compile(spec.get("path") or ".*")
     except re.error as exc:
@@ -105,7 +107,9 @@ class FaultInjector:
 
     def pending(self) -> list[dict[str, Any]]:
         with self._lock:
-            return [{**f.spec, "remaining": f.count - max(0, f.hits - f.skip)} for f in self._faults]
+            return [
+                {**f.spec, "remaining": f.count - max(0, f.hits - f.skip)} for f in self._faults
+            ]
 
     def take(self, method: str, path: str, effects: tuple[str, ...] | None = None) -> list[Fault]:
         """Consume the faults that hit this call (one per effect, first registered first)."""

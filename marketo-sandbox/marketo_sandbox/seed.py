@@ -40,19 +40,47 @@ class SeedSpec:
 
 SEEDS: dict[str, SeedSpec] = {
     "empty": SeedSpec(
-        name="empty", leads=0, activities=0, companies=0, salespersons=0, opportunities=0, programs=0,
-        static_lists=0, campaigns=0, custom_objects_per_type=0, deleted_leads=0, merged_leads=0,
+        name="empty",
+        leads=0,
+        activities=0,
+        companies=0,
+        salespersons=0,
+        opportunities=0,
+        programs=0,
+        static_lists=0,
+        campaigns=0,
+        custom_objects_per_type=0,
+        deleted_leads=0,
+        merged_leads=0,
     ),
     "small": SeedSpec(name="small"),
     "demo": SeedSpec(
-        name="demo", leads=2_000, activities=20_000, companies=150, salespersons=12, opportunities=120,
-        programs=20, static_lists=8, campaigns=15, custom_objects_per_type=400, deleted_leads=25,
+        name="demo",
+        leads=2_000,
+        activities=20_000,
+        companies=150,
+        salespersons=12,
+        opportunities=120,
+        programs=20,
+        static_lists=8,
+        campaigns=15,
+        custom_objects_per_type=400,
+        deleted_leads=25,
         merged_leads=10,
     ),
     "bench": SeedSpec(
-        name="bench", leads=100_000, activities=1_000_000, companies=5_000, salespersons=50,
-        opportunities=3_000, programs=60, static_lists=20, campaigns=40, custom_objects_per_type=10_000,
-        deleted_leads=500, merged_leads=200,
+        name="bench",
+        leads=100_000,
+        activities=1_000_000,
+        companies=5_000,
+        salespersons=50,
+        opportunities=3_000,
+        programs=60,
+        static_lists=20,
+        campaigns=40,
+        custom_objects_per_type=10_000,
+        deleted_leads=500,
+        merged_leads=200,
     ),
 }
 
@@ -81,7 +109,8 @@ def spec_for(name: str, **overrides: int | None) -> SeedSpec:
 
 def build(store: Store, spec: SeedSpec, anchor: float | None = None) -> None:
     """Fill an empty store. ``anchor`` is 'now' for the seed (default: the store's clock)."""
-    from marketo_sandbox import api  # noqa: F401 - domain modules register their seeders
+    # Imported here: the domain modules import this one to register their seeders.
+    from marketo_sandbox import api  # noqa: F401, PLC0415
 
     now = store.now() if anchor is None else anchor
     for order, name, fn in sorted(_SEEDERS, key=lambda s: (s[0], s[1])):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import tempfile
 import threading
@@ -28,10 +29,8 @@ class _QuietHandler(WSGIRequestHandler):
         pass
 
     def handle(self) -> None:
-        try:
+        with contextlib.suppress(ConnectionError, OSError):
             super().handle()
-        except (ConnectionError, OSError):
-            pass
 
 
 class SandboxServer:
@@ -54,7 +53,9 @@ class SandboxServer:
         self.host = host
         self.port = port
         self._own_dir = data_dir is None
-        self.data_dir = Path(data_dir) if data_dir else Path(tempfile.mkdtemp(prefix="marketo-sandbox-"))
+        self.data_dir = (
+            Path(data_dir) if data_dir else Path(tempfile.mkdtemp(prefix="marketo-sandbox-"))
+        )
         self.store: Store | None = None
         self.app: SandboxApp | None = None
         self._server: Any = None
@@ -65,10 +66,14 @@ class SandboxServer:
         self.app = SandboxApp(self.config, self.store)
         build(self.store, self.spec)
         self.store.save_snapshot()
-        self._server = make_server(self.host, self.port, self.app, threaded=True, request_handler=_QuietHandler)
+        self._server = make_server(
+            self.host, self.port, self.app, threaded=True, request_handler=_QuietHandler
+        )
         self._server.daemon_threads = True
         self.port = self._server.server_port
-        self._thread = threading.Thread(target=self._server.serve_forever, name="marketo-sandbox", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="marketo-sandbox", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -81,7 +86,7 @@ class SandboxServer:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
-        for hook in (self.app.services.get("shutdown_hooks", []) if self.app else []):
+        for hook in self.app.services.get("shutdown_hooks", []) if self.app else []:
             hook()
         if self.store is not None:
             self.store.close()

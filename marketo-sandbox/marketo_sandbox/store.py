@@ -129,7 +129,9 @@ class Store:
         if db is None or getattr(self._local, "generation", -1) != self._generation:
             if db is not None:
                 db.close()
-            db = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
+            db = sqlite3.connect(
+                self.path, timeout=60, isolation_level=None, check_same_thread=False
+            )
             db.row_factory = sqlite3.Row
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=OFF")
@@ -158,7 +160,9 @@ class Store:
     def query(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
         return self.conn().execute(sql, tuple(params)).fetchall()
 
-    def iterate(self, sql: str, params: Iterable[Any] = (), batch: int = 5000) -> Iterator[sqlite3.Row]:
+    def iterate(
+        self, sql: str, params: Iterable[Any] = (), batch: int = 5000
+    ) -> Iterator[sqlite3.Row]:
         """Stream a large result without holding it in memory (own connection, own snapshot)."""
         db = sqlite3.connect(self.path, timeout=60, check_same_thread=False)
         db.row_factory = sqlite3.Row
@@ -226,7 +230,8 @@ class Store:
         }
         with self.transaction() as db:
             db.execute(
-                "INSERT INTO activities(id, leadId, activityDate, activityTypeId, data) VALUES(?,?,?,?,?)",
+                "INSERT INTO activities(id, leadId, activityDate, activityTypeId, data) "
+                "VALUES(?,?,?,?,?)",
                 (activity_id, int(lead_id), date, int(activity_type_id), dumps(doc)),
             )
         return doc
@@ -234,23 +239,27 @@ class Store:
     # -- generic objects ---------------------------------------------------------------
 
     def object_get(self, kind: str, pk: Any) -> dict[str, Any] | None:
-        row = self.conn().execute(
-            "SELECT data FROM objects WHERE kind=? AND pk=?", (kind, str(pk))
-        ).fetchone()
+        row = (
+            self.conn()
+            .execute("SELECT data FROM objects WHERE kind=? AND pk=?", (kind, str(pk)))
+            .fetchone()
+        )
         return json.loads(row["data"]) if row else None
 
     def object_by_dedupe(self, kind: str, dkey: str) -> dict[str, Any] | None:
-        row = self.conn().execute(
-            "SELECT data FROM objects WHERE kind=? AND dkey=?", (kind, dkey)
-        ).fetchone()
+        row = (
+            self.conn()
+            .execute("SELECT data FROM objects WHERE kind=? AND dkey=?", (kind, dkey))
+            .fetchone()
+        )
         return json.loads(row["data"]) if row else None
 
     def object_put(self, kind: str, pk: Any, data: dict[str, Any], dkey: str | None = None) -> None:
         with self.transaction() as db:
             db.execute(
-                "INSERT INTO objects(kind, pk, dkey, createdAt, updatedAt, data) VALUES(?,?,?,?,?,?) "
-                "ON CONFLICT(kind, pk) DO UPDATE SET dkey=excluded.dkey, createdAt=excluded.createdAt, "
-                "updatedAt=excluded.updatedAt, data=excluded.data",
+                "INSERT INTO objects(kind, pk, dkey, createdAt, updatedAt, data) "
+                "VALUES(?,?,?,?,?,?) ON CONFLICT(kind, pk) DO UPDATE SET dkey=excluded.dkey, "
+                "createdAt=excluded.createdAt, updatedAt=excluded.updatedAt, data=excluded.data",
                 (kind, str(pk), dkey, data.get("createdAt"), data.get("updatedAt"), dumps(data)),
             )
 
@@ -269,9 +278,11 @@ class Store:
     # -- documents (job and batch records) --------------------------------------------
 
     def doc_get(self, kind: str, key: Any) -> dict[str, Any] | None:
-        row = self.conn().execute(
-            "SELECT data FROM documents WHERE kind=? AND key=?", (kind, str(key))
-        ).fetchone()
+        row = (
+            self.conn()
+            .execute("SELECT data FROM documents WHERE kind=? AND key=?", (kind, str(key)))
+            .fetchone()
+        )
         return json.loads(row["data"]) if row else None
 
     def doc_put(self, kind: str, key: Any, data: dict[str, Any]) -> None:

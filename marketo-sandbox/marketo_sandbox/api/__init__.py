@@ -3,10 +3,10 @@
 Importing this package registers every handler on ``marketo_sandbox.app.router``.
 """
 
-from marketo_sandbox.api import control, identity  # noqa: F401
-
 import importlib
 import importlib.util
+
+from marketo_sandbox.api import control, identity  # noqa: F401
 
 # Domain modules register their handlers on import.
 for _name in (

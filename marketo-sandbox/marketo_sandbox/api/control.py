@@ -125,7 +125,9 @@ def set_config(ctx: Ctx) -> dict[str, Any]:
         raise HttpError(400, {"error": "config changes are a JSON object"})
     unknown = ctx.config.update(body)
     if unknown:
-        raise HttpError(400, {"error": f"unknown or read-only settings: {', '.join(sorted(unknown))}"})
+        raise HttpError(
+            400, {"error": f"unknown or read-only settings: {', '.join(sorted(unknown))}"}
+        )
     return ctx.config.public()
 
 

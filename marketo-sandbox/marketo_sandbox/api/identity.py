@@ -17,10 +17,16 @@ def token(ctx: Ctx) -> dict[str, Any]:
     client_secret = args.get("client_secret") or form.get("client_secret")
     if grant != "client_credentials":
         raise HttpError(
-            400, {"error": "unsupported_grant_type", "error_description": f"Unsupported grant type: {grant}"}
+            400,
+            {
+                "error": "unsupported_grant_type",
+                "error_description": f"Unsupported grant type: {grant}",
+            },
         )
     if not ctx.app.tokens.credentials_ok(client_id, client_secret):
-        raise HttpError(401, {"error": "invalid_client", "error_description": "Bad client credentials"})
+        raise HttpError(
+            401, {"error": "invalid_client", "error_description": "Bad client credentials"}
+        )
     access_token, expires_in = ctx.app.tokens.issue()
     return {
         "access_token": access_token,
