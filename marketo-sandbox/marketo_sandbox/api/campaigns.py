@@ -1,0 +1,243 @@
+"""Smart campaigns (lead database API): read, request (trigger) and schedule.
+
+The sandbox runs no flows; each accepted request or schedule is kept as a document
+(kind ``campaign_requests``) so tests and the control API can see what was asked of
+Marketo.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from datetime import timedelta
+from typing import Any
+
+from marketo_sandbox import envelope
+from marketo_sandbox.api.control import ground_truth
+from marketo_sandbox.api.objects import (
+    as_int,
+    decode_page_token,
+    encode_page_token,
+    existing_lead_ids,
+)
+from marketo_sandbox.api.programs import programs
+from marketo_sandbox.app import Ctx, router
+from marketo_sandbox.envelope import ApiError
+from marketo_sandbox.model.objects import format_datetime, parse_datetime
+from marketo_sandbox.model.shared import KIND_CAMPAIGNS
+from marketo_sandbox.seed import SeedSpec, seeder
+from marketo_sandbox.store import Store, dumps, format_ts
+
+REQUESTS_KIND = "campaign_requests"
+MAX_TRIGGER_LEADS = 100
+MAX_TOKENS = 100
+# Schedule Campaign: runAt at most two years ahead (1042); without runAt, five minutes.
+MAX_RUN_AHEAD = timedelta(days=730)
+DEFAULT_RUN_DELAY = timedelta(minutes=5)
+
+_TOKEN_NAME = re.compile(r"^\{\{my\.[^{}]+\}\}$")
+_CAMPAIGN_FIELDS = (
+    "id", "name", "description", "type", "programName", "programId", "workspaceName",
+    "createdAt", "updatedAt", "active",
+)
+
+
+def campaign(store: Store, campaign_id: Any) -> dict[str, Any] | None:
+    return store.object_get(KIND_CAMPAIGNS, campaign_id)
+
+
+def campaigns(store: Store) -> list[dict[str, Any]]:
+    return sorted(store.objects(KIND_CAMPAIGNS), key=lambda c: c["id"])
+
+
+def render_campaign(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: item[k] for k in _CAMPAIGN_FIELDS if item.get(k) is not None}
+
+
+def is_triggerable(item: dict[str, Any]) -> bool:
+    # "active Campaigns which have a Campaign is Requested trigger and source is Web Service API"
+    return item["type"] == "trigger" and bool(item.get("active")) and bool(item.get("_requestable"))
+
+
+def _require_campaign(ctx: Ctx, campaign_id: int) -> dict[str, Any]:
+    found = campaign(ctx.store, campaign_id)
+    if found is None:
+        raise ApiError("1013", "Campaign not found")
+    return found
+
+
+@router.route("/rest/v1/campaigns.json", ("GET",))
+def get_campaigns(ctx: Ctx) -> dict[str, Any]:
+    ids = {str(i) for i in ctx.list_arg("id")}
+    names = set(ctx.list_arg("name"))
+    program_names = set(ctx.list_arg("programName"))
+    workspaces = set(ctx.list_arg("workspaceName"))
+    triggerable = (ctx.arg("isTriggerable") or "").strip().lower()
+    batch = ctx.batch_size()
+    state = decode_page_token(ctx.arg("nextPageToken"), "campaigns")
+    after = int(state.get("a", 0)) if state else 0
+    selected = [
+        c for c in campaigns(ctx.store)
+        if c["id"] > after
+        and (not ids or str(c["id"]) in ids)
+        and (not names or c["name"] in names)
+        and (not program_names or c.get("programName") in program_names)
+        and (not workspaces or c.get("workspaceName") in workspaces)
+        and (triggerable != "true" or is_triggerable(c))
+    ]
+    page = selected[:batch]
+    extra: dict[str, Any] = {}
+    if len(selected) > batch:
+        extra["nextPageToken"] = encode_page_token({"s": "campaigns", "a": page[-1]["id"]})
+    return envelope.ok([render_campaign(c) for c in page], **extra)
+
+
+@router.route("/rest/v1/campaigns/<int:campaign_id>.json", ("GET",))
+def get_campaign(ctx: Ctx, campaign_id: int) -> dict[str, Any]:
+    return envelope.ok([render_campaign(_require_campaign(ctx, campaign_id))])
+
+
+def _tokens(raw: Any) -> list[dict[str, Any]]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise ApiError("1003", "tokens must be a list")
+    if len(raw) > MAX_TOKENS:
+        raise ApiError("1003", f"tokens cannot exceed {MAX_TOKENS}")
+    out = []
+    for token in raw:
+        if not isinstance(token, dict) or not _TOKEN_NAME.match(str(token.get("name", ""))):
+            raise ApiError("1003", "Token names must be formatted as {{my.name}}")
+        out.append({"name": token["name"], "value": token.get("value")})
+    return out
+
+
+def _record(store: Store, doc: dict[str, Any]) -> dict[str, Any]:
+    doc = {"requestId": store.next_id(REQUESTS_KIND), **doc, "requestedAt": store.now_ts()}
+    store.doc_put(REQUESTS_KIND, doc["requestId"], doc)
+    return doc
+
+
+@router.route("/rest/v1/campaigns/<int:campaign_id>/trigger.json", ("POST",))
+def trigger_campaign(ctx: Ctx, campaign_id: int) -> dict[str, Any]:
+    item = _require_campaign(ctx, campaign_id)
+    body = ctx.json(required=False) or {}
+    data = body.get("input") if isinstance(body, dict) else None
+    if not isinstance(data, dict) or not isinstance(data.get("leads"), list) or not data["leads"]:
+        raise ApiError("1003", "input.leads cannot be blank")
+    leads = data["leads"]
+    if len(leads) > MAX_TRIGGER_LEADS:
+        raise ApiError("1003", f"Number of leads exceeds {MAX_TRIGGER_LEADS}")
+    if item["type"] != "trigger" or not item.get("_requestable"):
+        # Adobe lists "using Request Campaign on a batch campaign" under 1003.
+        raise ApiError(
+            "1003",
+            f"Trigger campaign '{item['name']}' does not have a 'Campaign is Requested' trigger",
+        )
+    if not item.get("active"):
+        raise ApiError("1003", f"Trigger campaign '{item['name']}' is not active")
+    tokens = _tokens(data.get("tokens"))
+    ids = [as_int(lead.get("id")) if isinstance(lead, dict) else None for lead in leads]
+    present = existing_lead_ids(ctx.store, [i for i in ids if i is not None])
+    _record(ctx.store, {
+        "type": "trigger",
+        "campaignId": campaign_id,
+        "campaignName": item["name"],
+        # Unknown leads are dropped silently, as Marketo does.
+        "leadIds": [i for i in ids if i in present],
+        "skippedLeadIds": [lead.get("id") if isinstance(lead, dict) else lead
+                           for lead, i in zip(leads, ids, strict=True) if i not in present],
+        "tokens": tokens,
+    })
+    return envelope.ok([{"id": campaign_id}])
+
+
+@router.route("/rest/v1/campaigns/<int:campaign_id>/schedule.json", ("POST",))
+def schedule_campaign(ctx: Ctx, campaign_id: int) -> dict[str, Any]:
+    item = _require_campaign(ctx, campaign_id)
+    body = ctx.json(required=False) or {}
+    data = body.get("input") if isinstance(body, dict) else None
+    data = data if isinstance(data, dict) else {}
+    if item["type"] != "batch":
+        raise ApiError("1003", f"Campaign '{item['name']}' is not a batch campaign")
+    now = parse_datetime(ctx.store.now_ts())
+    assert now is not None
+    if data.get("runAt") is None:
+        run_at = now + DEFAULT_RUN_DELAY
+    else:
+        parsed = parse_datetime(data["runAt"])
+        if parsed is None:
+            raise ApiError("1001", f"Invalid value '{data['runAt']}'. Required of type 'datetime'")
+        if parsed > now + MAX_RUN_AHEAD:
+            raise ApiError("1042", "Invalid runAt date")
+        # Campaigns scheduled via the API always wait at least five minutes.
+        run_at = max(parsed, now + DEFAULT_RUN_DELAY)
+    _record(ctx.store, {
+        "type": "schedule",
+        "campaignId": campaign_id,
+        "campaignName": item["name"],
+        "runAt": format_datetime(run_at),
+        "cloneToProgramName": data.get("cloneToProgramName"),
+        "tokens": _tokens(data.get("tokens")),
+    })
+    return envelope.ok([{"id": campaign_id}])
+
+
+# -- ground truth --------------------------------------------------------------------
+
+
+@ground_truth("campaigns")
+def _campaigns_truth(store: Store) -> Any:
+    for item in campaigns(store):
+        yield render_campaign(item)
+
+
+@ground_truth(REQUESTS_KIND)
+def _requests_truth(store: Store) -> Any:
+    yield from store.docs(REQUESTS_KIND)
+
+
+# -- seed ----------------------------------------------------------------------------
+
+_NAMES = (
+    "Send Welcome Email", "Score Web Visits", "Route to Sales", "Webinar Reminder",
+    "Data Cleanup", "Lead Lifecycle", "Request Demo Follow-up", "Monthly Newsletter",
+    "Re-engagement", "Event Confirmation",
+)
+
+
+@seeder(42)  # after programs (40): campaigns live in programs
+def seed_campaigns(store: Store, spec: SeedSpec, rng: random.Random, now: float) -> None:
+    progs = programs(store)
+    start = now - spec.months * 30 * 86400
+    store.set_sequence_floor(KIND_CAMPAIGNS, 1000)
+    first_id = store.next_id(KIND_CAMPAIGNS, max(spec.campaigns, 1))
+    rows = []
+    for i in range(spec.campaigns):
+        created = rng.uniform(start, now - 86400)
+        updated = rng.uniform(created, now - 60)
+        # Every seed has, first, a requestable trigger campaign, a batch one, and an active
+        # trigger campaign without a "Campaign is Requested" trigger.
+        kind = ("trigger", "batch", "trigger")[i] if i < 3 else rng.choice(("trigger", "batch"))
+        item: dict[str, Any] = {
+            "id": first_id + i,
+            "name": f"{_NAMES[i % len(_NAMES)]} {i + 1}",
+            "description": rng.choice(("", "Managed by marketing ops", "Created by API")),
+            "type": kind,
+            "workspaceName": "Default",
+            "createdAt": format_ts(created),
+            "updatedAt": format_ts(updated),
+            "active": kind == "trigger" and (i in (0, 2) or rng.random() < 0.8),
+            "_requestable": kind == "trigger" and (i == 0 or (i > 2 and rng.random() < 0.6)),
+        }
+        if progs and rng.random() < 0.8:
+            prog = rng.choice(progs)
+            item["programId"] = prog["id"]
+            item["programName"] = prog["name"]
+        rows.append(item)
+    with store.transaction() as db:
+        db.executemany(
+            "INSERT INTO objects(kind, pk, dkey, createdAt, updatedAt, data) VALUES(?,?,?,?,?,?)",
+            [(KIND_CAMPAIGNS, str(c["id"]), None, c["createdAt"], c["updatedAt"], dumps(c))
+             for c in rows],
+        )

@@ -1,0 +1,307 @@
+"""Static lists and list membership (lead database API).
+
+Adding and removing members are facts Marketo records on the lead: Add to List (24) and
+Remove from List (25), with the list as primary attribute (id and name).
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from marketo_sandbox import envelope
+from marketo_sandbox.api.control import ground_truth
+from marketo_sandbox.api.objects import (
+    as_int,
+    bulk_log_activities,
+    decode_page_token,
+    encode_page_token,
+    existing_lead_ids,
+    lead_fields_arg,
+    lead_rows,
+    render_lead,
+)
+from marketo_sandbox.api.programs import programs
+from marketo_sandbox.app import Ctx, router
+from marketo_sandbox.envelope import ApiError
+from marketo_sandbox.model.shared import KIND_LISTS
+from marketo_sandbox.seed import SeedSpec, seeder
+from marketo_sandbox.store import Store, dumps, format_ts
+
+ADD_TO_LIST = 24
+REMOVE_FROM_LIST = 25
+API_SOURCE = "Web service API"
+_API_METHODS = {ADD_TO_LIST: "addLeadsToList", REMOVE_FROM_LIST: "removeLeadsFromList"}
+
+_LIST_FIELDS = (
+    "id", "name", "description", "programName", "workspaceName", "createdAt", "updatedAt",
+)
+
+
+def static_list(store: Store, list_id: Any) -> dict[str, Any] | None:
+    return store.object_get(KIND_LISTS, list_id)
+
+
+def static_lists(store: Store) -> list[dict[str, Any]]:
+    return sorted(store.objects(KIND_LISTS), key=lambda x: x["id"])
+
+
+def render_list(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: item[k] for k in _LIST_FIELDS if item.get(k) is not None}
+
+
+def _require_list(ctx: Ctx, list_id: int) -> dict[str, Any]:
+    found = static_list(ctx.store, list_id)
+    if found is None:
+        # Adobe: "Get object (list, campaign) by id returns this error code".
+        raise ApiError("1013", "Static list not found")
+    return found
+
+
+@router.route("/rest/v1/lists.json", ("GET",))
+def get_lists(ctx: Ctx) -> dict[str, Any]:
+    ids = {str(i) for i in ctx.list_arg("id")}
+    names = set(ctx.list_arg("name"))
+    program_names = set(ctx.list_arg("programName"))
+    workspaces = set(ctx.list_arg("workspaceName"))
+    batch = ctx.batch_size()
+    state = decode_page_token(ctx.arg("nextPageToken"), "lists")
+    after = int(state.get("a", 0)) if state else 0
+    selected = [
+        item for item in static_lists(ctx.store)
+        if item["id"] > after
+        and (not ids or str(item["id"]) in ids)
+        and (not names or item["name"] in names)
+        and (not program_names or item.get("programName") in program_names)
+        and (not workspaces or item.get("workspaceName") in workspaces)
+    ]
+    page = selected[:batch]
+    extra: dict[str, Any] = {}
+    if len(selected) > batch:
+        extra["nextPageToken"] = encode_page_token({"s": "lists", "a": page[-1]["id"]})
+    return envelope.ok([render_list(i) for i in page], **extra)
+
+
+@router.route("/rest/v1/lists/<int:list_id>.json", ("GET",))
+def get_list(ctx: Ctx, list_id: int) -> dict[str, Any]:
+    return envelope.ok([render_list(_require_list(ctx, list_id))])
+
+
+def _members_page(ctx: Ctx, list_id: int) -> dict[str, Any]:
+    _require_list(ctx, list_id)
+    fields = lead_fields_arg(ctx)
+    batch = ctx.batch_size()
+    scope = f"lm:{list_id}"
+    state = decode_page_token(ctx.arg("nextPageToken"), scope)
+    after = int(state.get("a", 0)) if state else 0
+    rows = ctx.store.query(
+        "SELECT lm.leadId FROM list_members lm JOIN leads l ON l.id = lm.leadId "
+        "WHERE lm.listId = ? AND lm.leadId > ? ORDER BY lm.leadId LIMIT ?",
+        [list_id, after, batch + 1],
+    )
+    more = len(rows) > batch
+    ids = [int(r["leadId"]) for r in rows[:batch]]
+    leads = lead_rows(ctx.store, ids)
+    extra: dict[str, Any] = {}
+    if more:
+        extra["nextPageToken"] = encode_page_token({"s": scope, "a": ids[-1]})
+    return envelope.ok([render_lead(leads[i], fields) for i in ids], **extra)
+
+
+@router.route("/rest/v1/lists/<int:list_id>/leads.json", ("GET",))
+def get_list_leads(ctx: Ctx, list_id: int) -> dict[str, Any]:
+    return _members_page(ctx, list_id)
+
+
+@router.route("/rest/v1/list/<int:list_id>/leads.json", ("GET",))
+def get_list_leads_legacy(ctx: Ctx, list_id: int) -> dict[str, Any]:
+    return _members_page(ctx, list_id)
+
+
+def _lead_ids(ctx: Ctx) -> list[Any]:
+    """Lead ids from ``id`` query parameters or a JSON body ``{"input":[{"id":..}]}``."""
+    raw: list[Any] = list(ctx.list_arg("id"))
+    if not raw and ctx.request.mimetype != "application/x-www-form-urlencoded":
+        body = ctx.json(required=False)
+        if isinstance(body, dict) and isinstance(body.get("input"), list):
+            raw = [i.get("id") if isinstance(i, dict) else None for i in body["input"]]
+    if not raw:
+        raise ApiError("1003", "id cannot be blank")
+    ctx.check_input_size(raw)
+    return raw
+
+
+def _echo(value: Any, lead_id: int | None) -> Any:
+    # A skipped item names the lead as it was sent, as an integer when it is one.
+    return lead_id if lead_id is not None else value
+
+
+def _member_set(store: Store, list_id: int, ids: list[int]) -> set[int]:
+    if not ids:
+        return set()
+    marks = ",".join("?" * len(ids))
+    rows = store.query(
+        f"SELECT leadId FROM list_members WHERE listId = ? AND leadId IN ({marks})",  # noqa: S608
+        [list_id, *ids],
+    )
+    return {int(r["leadId"]) for r in rows}
+
+
+def _list_activity(
+    ctx: Ctx, type_id: int, lead_id: int, item: dict[str, Any], request_id: str
+) -> None:
+    ctx.store.log_activity(
+        lead_id,
+        type_id,
+        primary_attribute_value_id=item["id"],
+        primary_attribute_value=item["name"],
+        attributes={
+            "Source": API_SOURCE,
+            "API Method Name": _API_METHODS[type_id],
+            "Modifying User": ctx.config.api_user,
+            "Request Id": request_id,
+        },
+    )
+
+
+@router.route("/rest/v1/lists/<int:list_id>/leads.json", ("POST",))
+def add_to_list(ctx: Ctx, list_id: int) -> dict[str, Any]:
+    item = _require_list(ctx, list_id)
+    raw = _lead_ids(ctx)
+    ids = [as_int(v) for v in raw]
+    present = existing_lead_ids(ctx.store, [i for i in ids if i is not None])
+    members = _member_set(ctx.store, list_id, sorted(present))
+    now = ctx.store.now_ts()
+    rid = envelope.request_id()
+    results: list[dict[str, Any]] = []
+    with ctx.store.transaction() as db:
+        for value, lead_id in zip(raw, ids, strict=True):
+            if lead_id is None or lead_id not in present:
+                results.append(envelope.skipped("1004", "Lead not found", id=_echo(value, lead_id)))
+                continue
+            if lead_id not in members:
+                db.execute(
+                    "INSERT INTO list_members(listId, leadId, createdAt) VALUES(?,?,?)",
+                    (list_id, lead_id, now),
+                )
+                members.add(lead_id)
+                _list_activity(ctx, ADD_TO_LIST, lead_id, item, rid)
+            results.append({"id": lead_id, "status": "added"})
+    return envelope.ok(results, requestId=rid)
+
+
+@router.route("/rest/v1/lists/<int:list_id>/leads.json", ("DELETE",))
+def remove_from_list(ctx: Ctx, list_id: int) -> dict[str, Any]:
+    item = _require_list(ctx, list_id)
+    raw = _lead_ids(ctx)
+    ids = [as_int(v) for v in raw]
+    present = existing_lead_ids(ctx.store, [i for i in ids if i is not None])
+    members = _member_set(ctx.store, list_id, sorted(present))
+    rid = envelope.request_id()
+    results: list[dict[str, Any]] = []
+    with ctx.store.transaction() as db:
+        for value, lead_id in zip(raw, ids, strict=True):
+            if lead_id is None or lead_id not in present:
+                results.append(envelope.skipped("1004", "Lead not found", id=_echo(value, lead_id)))
+                continue
+            if lead_id not in members:
+                results.append(envelope.skipped("1015", "Lead not in list", id=lead_id))
+                continue
+            db.execute("DELETE FROM list_members WHERE listId=? AND leadId=?", (list_id, lead_id))
+            members.discard(lead_id)
+            _list_activity(ctx, REMOVE_FROM_LIST, lead_id, item, rid)
+            results.append({"id": lead_id, "status": "removed"})
+    return envelope.ok(results, requestId=rid)
+
+
+@router.route("/rest/v1/lists/<int:list_id>/leads/ismember.json", ("GET",))
+def is_member(ctx: Ctx, list_id: int) -> dict[str, Any]:
+    _require_list(ctx, list_id)
+    raw = _lead_ids(ctx)
+    ids = [as_int(v) for v in raw]
+    present = existing_lead_ids(ctx.store, [i for i in ids if i is not None])
+    members = _member_set(ctx.store, list_id, sorted(present))
+    results: list[dict[str, Any]] = []
+    for value, lead_id in zip(raw, ids, strict=True):
+        if lead_id is None or lead_id not in present:
+            results.append(envelope.skipped("1004", "Lead not found", id=_echo(value, lead_id)))
+        else:
+            status = "memberof" if lead_id in members else "notmemberof"
+            results.append({"id": lead_id, "status": status})
+    return envelope.ok(results)
+
+
+# -- ground truth --------------------------------------------------------------------
+
+
+@ground_truth("lists")
+def _lists_truth(store: Store) -> Any:
+    for item in static_lists(store):
+        yield render_list(item)
+
+
+@ground_truth("list_members")
+def _list_members_truth(store: Store) -> Any:
+    for row in store.iterate(
+        "SELECT lm.listId, lm.leadId, lm.createdAt FROM list_members lm "
+        "JOIN leads l ON l.id = lm.leadId ORDER BY lm.listId, lm.leadId"
+    ):
+        yield {"listId": row["listId"], "leadId": row["leadId"], "createdAt": row["createdAt"]}
+
+
+# -- seed ----------------------------------------------------------------------------
+
+_LIST_NAMES = (
+    "Newsletter Subscribers", "Webinar Registrants", "Event Attendees", "Do Not Call",
+    "Trade Show Leads", "Partner Referrals", "Beta Testers", "Customer Advisory Board",
+    "Imported Contacts", "Sales Accepted", "Churn Risk", "VIP Accounts",
+)
+
+
+@seeder(41)  # after programs (40): a list may live in a program
+def seed_static_lists(store: Store, spec: SeedSpec, rng: random.Random, now: float) -> None:
+    progs = programs(store)
+    lead_ids = [int(r["id"]) for r in store.iterate("SELECT id FROM leads ORDER BY id")]
+    start = now - spec.months * 30 * 86400
+    store.set_sequence_floor("list", 1000)
+    first_id = store.next_id("list", max(spec.static_lists, 1))
+    lists: list[dict[str, Any]] = []
+    members: list[tuple[int, int, str]] = []
+    activities: list[dict[str, Any]] = []
+    for i in range(spec.static_lists):
+        created = rng.uniform(start, now - 86400)
+        updated = rng.uniform(created, now - 60)
+        item: dict[str, Any] = {
+            "id": first_id + i,
+            "name": f"{_LIST_NAMES[i % len(_LIST_NAMES)]} {i + 1}",
+            "description": rng.choice(("", "Imported from CRM", "Maintained by marketing ops")),
+            "workspaceName": "Default",
+            "createdAt": format_ts(created),
+            "updatedAt": format_ts(updated),
+        }
+        if progs and rng.random() < 0.5:
+            item["programName"] = rng.choice(progs)["name"]
+        lists.append(item)
+        size = min(len(lead_ids), int(len(lead_ids) * rng.uniform(0.01, 0.05)))
+        for lead_id in sorted(rng.sample(lead_ids, size)) if size else []:
+            added = rng.uniform(created, now - 30)
+            members.append((item["id"], lead_id, format_ts(added)))
+            activities.append({
+                "leadId": lead_id,
+                "activityTypeId": ADD_TO_LIST,
+                "when": added,
+                "primaryAttributeValueId": item["id"],
+                "primaryAttributeValue": item["name"],
+                "attributes": {"Source": rng.choice(("List import", "Flow action", API_SOURCE))},
+            })
+    with store.transaction() as db:
+        db.executemany(
+            "INSERT INTO objects(kind, pk, dkey, createdAt, updatedAt, data) VALUES(?,?,?,?,?,?)",
+            [(KIND_LISTS, str(x["id"]), None, x["createdAt"], x["updatedAt"], dumps(x))
+             for x in lists],
+        )
+        db.executemany(
+            "INSERT INTO list_members(listId, leadId, createdAt) VALUES(?,?,?)", members
+        )
+        bulk_log_activities(store, db, activities)
+
