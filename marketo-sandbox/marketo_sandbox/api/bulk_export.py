@@ -1,0 +1,176 @@
+"""Bulk extract: ``/bulk/v1/{E}/export/...`` for leads, activities, program members and
+custom objects (MARKETO_API.md section 5; request and response shapes per Adobe's swagger).
+
+For every ``{E}`` in ``leads``, ``activities``, ``program/members`` and
+``customobjects/{apiName}``:
+
+- ``POST {E}/export/create.json``            -> ``Created`` job
+- ``POST {E}/export/{exportId}/enqueue.json`` -> ``Queued`` (1029 when not Created, the queue
+  is full, or the daily export quota is spent)
+- ``GET  {E}/export/{exportId}/status.json``
+- ``GET  {E}/export/{exportId}/file.json``    -> the file (``Range`` supported), 404 plain text
+  when the job is not Completed, unknown, expired or its file is gone
+- ``POST {E}/export/{exportId}/cancel.json``
+- ``GET  {E}/export.json?status=``            -> jobs created in the last 7 days
+
+The queue, the job clock and the files live in :mod:`marketo_sandbox.bulk.exports`.
+
+Fault conventions (consumed when a job finishes processing, matched against the job's
+status path ``GET /bulk/v1/<E>/export/<exportId>/status.json``):
+
+- ``{"path": "/bulk/v1/leads/export/.*/status.json", "export_fail": true, "message": ".."}``:
+  that job ends ``Failed`` with ``errorMsg``;
+- ``{"path": "...", "export_file_gone": true}``: the job reports ``Completed`` but its
+  ``file.json`` answers 404 (Marketo can lose a file: clients must export again);
+- ``drop_after_bytes`` on the FILE path cuts a download midway (resume with ``Range``).
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from typing import Any
+
+from werkzeug.utils import send_file
+from werkzeug.wrappers import Response
+
+from marketo_sandbox import envelope
+from marketo_sandbox.api.control import ground_truth
+from marketo_sandbox.app import Ctx, router
+from marketo_sandbox.bulk import exports
+from marketo_sandbox.bulk.exports import STATUSES, public
+from marketo_sandbox.envelope import ApiError, HttpError
+from marketo_sandbox.store import Store
+
+Handler = Callable[..., Any]
+
+# Status filter values arrive lower-case (swagger enum) or as Marketo prints them; the
+# enum spells "Canceled", every example "Cancelled".
+_STATUS_NAMES = {s.lower(): s for s in STATUSES} | {"canceled": exports.CANCELLED}
+
+_MIME = {"CSV": "text/csv", "TSV": "text/tab-separated-values", "SSV": "text/csv"}
+
+
+def _status_filter(ctx: Ctx) -> set[str] | None:
+    values = ctx.list_arg("status")
+    if not values:
+        return None
+    out = set()
+    for value in values:
+        name = _STATUS_NAMES.get(value.lower())
+        if name is None:
+            raise ApiError("1003", f"Invalid status '{value}'")
+        out.add(name)
+    return out
+
+
+def _page_token(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"export:{offset}".encode()).decode().rstrip("=")
+
+
+def _page_offset(token: str | None) -> int:
+    if not token:
+        return 0
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+        prefix, offset = raw.split(":", 1)
+        if prefix != "export":
+            raise ValueError(raw)
+        return max(0, int(offset))
+    except ValueError:
+        raise ApiError("1003", f"Invalid nextPageToken '{token}'") from None
+
+
+def _create(ctx: Ctx, entity: str) -> dict[str, Any]:
+    job = exports.runner(ctx.app).create(entity, ctx.body())
+    return envelope.ok([public(job)])
+
+
+def _enqueue(ctx: Ctx, entity: str, export_id: str) -> dict[str, Any]:
+    return envelope.ok([public(exports.runner(ctx.app).enqueue(entity, export_id))])
+
+
+def _status(ctx: Ctx, entity: str, export_id: str) -> dict[str, Any]:
+    return envelope.ok([public(exports.runner(ctx.app).job(entity, export_id))])
+
+
+def _cancel(ctx: Ctx, entity: str, export_id: str) -> dict[str, Any]:
+    return envelope.ok([public(exports.runner(ctx.app).cancel(entity, export_id))])
+
+
+def _list(ctx: Ctx, entity: str) -> dict[str, Any]:
+    jobs = exports.runner(ctx.app).listing(entity, _status_filter(ctx))
+    size = ctx.batch_size()
+    offset = _page_offset(ctx.arg("nextPageToken"))
+    page = jobs[offset : offset + size]
+    extra: dict[str, Any] = {}
+    # marketorestpython pages while the key is present: only send it when more remain.
+    if offset + size < len(jobs):
+        extra["nextPageToken"] = _page_token(offset + size)
+    return envelope.ok([public(j) for j in page], **extra)
+
+
+def _file(ctx: Ctx, entity: str, export_id: str) -> Response:
+    runner = exports.runner(ctx.app)
+    path = runner.file_for(entity, export_id)
+    if path is None:
+        # Marketo answers bulk files with a plain-text 404, not an envelope.
+        raise HttpError(404, f"Export file not found for job {export_id}")
+    job = runner.job(entity, export_id)
+    try:
+        response = send_file(
+            path,
+            ctx.request.environ,
+            mimetype=_MIME.get(job["format"], "text/csv"),
+            conditional=True,
+            etag=False,
+            max_age=None,
+        )
+    except FileNotFoundError:
+        raise HttpError(404, f"Export file not found for job {export_id}") from None
+    response.headers["Accept-Ranges"] = "bytes"
+    # The HTTP server adds its own Date header; two would confuse strict clients.
+    response.headers.pop("Date", None)
+    return response
+
+
+def _register(prefix: str, entity_of: Callable[[dict[str, Any]], str]) -> None:
+    """The six routes of one export kind; ``entity_of`` maps path variables to ``{E}``."""
+
+    def bind(fn: Callable[..., Any], *names: str) -> Handler:
+        def handler(ctx: Ctx, **values: Any) -> Any:
+            args = [values[n] for n in names]
+            return fn(ctx, entity_of(values), *args)
+
+        handler.__name__ = (
+            f"{fn.__name__.strip('_')}_{prefix.replace('/', '_').replace('<', '').replace('>', '')}"
+        )
+        return handler
+
+    base = f"/bulk/v1/{prefix}/export"
+    router.route(f"{base}/create.json", ("POST",))(bind(_create))
+    router.route(f"{base}/<export_id>/enqueue.json", ("POST",))(bind(_enqueue, "export_id"))
+    router.route(f"{base}/<export_id>/status.json", ("GET",))(bind(_status, "export_id"))
+    router.route(f"{base}/<export_id>/file.json", ("GET",))(bind(_file, "export_id"))
+    router.route(f"{base}/<export_id>/cancel.json", ("POST",))(bind(_cancel, "export_id"))
+    router.route(f"{base}.json", ("GET",))(bind(_list))
+
+
+_register("leads", lambda _: "leads")
+_register("activities", lambda _: "activities")
+_register("program/members", lambda _: "program/members")
+_register("customobjects/<api_name>", lambda values: f"customobjects/{values['api_name']}")
+
+
+@ground_truth("export_jobs")
+def _export_jobs(store: Store) -> Any:
+    for job in store.docs(exports.DOC_KIND):
+        spec = job.get("spec") or {}
+        yield {
+            **public(job),
+            "entity": job["entity"],
+            "fields": spec.get("fields"),
+            "filter": spec.get("filter"),
+            "columnHeaderNames": spec.get("columnHeaderNames"),
+            "fileGone": bool(job.get("fileGone")),
+        }

@@ -1,0 +1,282 @@
+"""The bulk extract job queue, shared by every export kind as Marketo's is.
+
+A job record lives in the store's ``documents`` table (kind ``export_job``), so it is
+part of the sandbox's state (reset returns to none) and of the ground truth. Its life:
+``Created`` -(enqueue)-> ``Queued`` -> ``Processing`` -> ``Completed`` | ``Failed``, or
+``Cancelled`` from any of the first three. The worker moves a job on after
+``export_queued_seconds`` / ``export_processing_seconds`` of sandbox time, with at most
+``bulk_max_processing`` processing; a job is reported ``Completed`` only once its file is
+fully written and checksummed.
+
+Faults (``POST /_sandbox/faults``) are matched against the job's STATUS path,
+``GET /bulk/v1/<E>/export/<exportId>/status.json``, when the job finishes processing:
+``export_fail`` ends the job ``Failed`` (``errorMsg`` = the fault's ``message`` or a
+default), ``export_file_gone`` completes it normally but its ``file.json`` answers 404.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+from marketo_sandbox.bulk import csvfile
+from marketo_sandbox.bulk.export_kinds import header_for, kind_for
+from marketo_sandbox.bulk.worker import Runner, Task
+from marketo_sandbox.envelope import ApiError
+from marketo_sandbox.limits import quota_day
+from marketo_sandbox.store import format_ts
+
+DOC_KIND = "export_job"
+SERVICE = "bulk_export_runner"
+
+CREATED = "Created"
+QUEUED = "Queued"
+PROCESSING = "Processing"
+COMPLETED = "Completed"
+FAILED = "Failed"
+CANCELLED = "Cancelled"
+STATUSES = (CREATED, QUEUED, PROCESSING, COMPLETED, FAILED, CANCELLED)
+ACTIVE = (QUEUED, PROCESSING)
+
+DAY = 86_400.0
+LIST_WINDOW_DAYS = 7
+STATUS_ORDER = (
+    "exportId", "format", "status", "createdAt", "queuedAt", "startedAt", "finishedAt",
+    "numberOfRecords", "fileSize", "fileChecksum", "errorMsg",
+)  # fmt: skip
+DEFAULT_FAILURE = "Export failed: internal error while writing the file"
+
+
+def status_path(entity: str, export_id: str) -> str:
+    return f"/bulk/v1/{entity}/export/{export_id}/status.json"
+
+
+def public(job: dict[str, Any]) -> dict[str, Any]:
+    """The status object Marketo returns: only the members the job has reached."""
+    return {k: job[k] for k in STATUS_ORDER if job.get(k) is not None}
+
+
+def _mb(quota: int) -> str:
+    mib = 1024 * 1024
+    return f"{quota // mib}MB" if quota % mib == 0 else f"{quota} bytes"
+
+
+class ExportRunner(Runner):
+    thread_name = "marketo-sandbox-export"
+
+    def __init__(self, app: Any) -> None:
+        super().__init__(app)
+        self.directory = Path(self.store.directory) / "exports"
+        self.directory.mkdir(parents=True, exist_ok=True)
+
+    # -- records ------------------------------------------------------------------------
+
+    def jobs(self) -> list[dict[str, Any]]:
+        return self.store.docs(DOC_KIND)
+
+    def job(self, entity: str, export_id: str) -> dict[str, Any]:
+        job = self.store.doc_get(DOC_KIND, export_id)
+        if job is None or job.get("entity") != entity:
+            raise ApiError("1003", f"Export job '{export_id}' not found")
+        return job
+
+    def _save(self, job: dict[str, Any]) -> None:
+        self.store.doc_put(DOC_KIND, job["exportId"], job)
+
+    def file_path(self, job: dict[str, Any]) -> Path:
+        return self.directory / f"{job['exportId']}.{job['format'].lower()}"
+
+    # -- quota --------------------------------------------------------------------------
+
+    def bytes_today(self, now: float | None = None) -> int:
+        """File bytes of jobs completed in the current quota day (US Central)."""
+        today = quota_day(self.now() if now is None else now)
+        return sum(
+            int(j.get("fileSize") or 0)
+            for j in self.jobs()
+            if j["status"] == COMPLETED and quota_day(j["_finished"]) == today
+        )
+
+    def check_quota(self) -> None:
+        quota = self.config.export_daily_quota_bytes
+        if self.bytes_today() >= quota:
+            raise ApiError("1029", f"Export daily quota {_mb(quota)} exceeded")
+
+    # -- API operations -----------------------------------------------------------------
+
+    def create(self, entity: str, body: dict[str, Any]) -> dict[str, Any]:
+        spec = kind_for(entity).validate(self.store, self.config, body)
+        with self.lock:
+            self.check_quota()
+            now = self.now()
+            job = {
+                "exportId": str(uuid.uuid4()),
+                "format": spec["format"],
+                "status": CREATED,
+                "createdAt": format_ts(now),
+                "entity": entity,
+                "spec": spec,
+                "fileGone": False,
+                "_created": now,
+            }
+            self._save(job)
+        return job
+
+    def enqueue(self, entity: str, export_id: str) -> dict[str, Any]:
+        with self.lock:
+            job = self.job(entity, export_id)
+            if job["status"] != CREATED:
+                raise ApiError("1029", "Job already queued")
+            self.check_quota()
+            active = sum(1 for j in self.jobs() if j["status"] in ACTIVE)
+            if active >= self.config.bulk_max_queued:
+                raise ApiError("1029", "Too many jobs in queue")
+            now = self.now()
+            job.update(status=QUEUED, queuedAt=format_ts(now), _queued=now)
+            self._save(job)
+        self.wake()
+        return job
+
+    def cancel(self, entity: str, export_id: str) -> dict[str, Any]:
+        with self.lock:
+            job = self.job(entity, export_id)
+            if job["status"] not in (CREATED, QUEUED, PROCESSING):
+                raise ApiError(
+                    "1003", f"Export job '{export_id}' cannot be cancelled: it is {job['status']}"
+                )
+            job["status"] = CANCELLED
+            self._save(job)
+            task = self.discard(export_id)
+            if task is not None and task.done.is_set():
+                self.file_path(job).unlink(missing_ok=True)
+        self.wake()
+        return job
+
+    def listing(self, entity: str, statuses: set[str] | None) -> list[dict[str, Any]]:
+        horizon = self.now() - LIST_WINDOW_DAYS * DAY
+        return [
+            j
+            for j in self.jobs()
+            if j["entity"] == entity
+            and j["_created"] >= horizon
+            and (statuses is None or j["status"] in statuses)
+        ]
+
+    def file_for(self, entity: str, export_id: str) -> Path | None:
+        """The file to serve, or None (404) when the job has none to give."""
+        job = self.store.doc_get(DOC_KIND, export_id)
+        if job is None or job.get("entity") != entity or job["status"] != COMPLETED:
+            return None
+        path = self.file_path(job)
+        if job.get("fileGone"):
+            return None
+        if self.now() - job["_finished"] > self.config.export_file_retention_days * DAY:
+            path.unlink(missing_ok=True)
+            return None
+        return path if path.exists() else None
+
+    # -- the worker -------------------------------------------------------------------------
+
+    def tick(self) -> float:
+        with self.lock:
+            if self._hold:
+                return 1.0
+            now = self.now()
+            jobs = [j for j in self.jobs() if j["status"] in ACTIVE]
+            waits: list[float] = []
+            processing = 0
+            for job in (j for j in jobs if j["status"] == PROCESSING):
+                task = self.tasks.get(job["exportId"])
+                if task is None:
+                    self._start(job)
+                    processing += 1
+                    continue
+                if task.done.is_set():
+                    remaining = job["_started"] + self.config.export_processing_seconds - now
+                    if remaining <= 0:
+                        self._finish(job, task)
+                        continue
+                    waits.append(remaining)
+                processing += 1
+            for job in sorted(
+                (j for j in jobs if j["status"] == QUEUED), key=lambda j: j["_queued"]
+            ):
+                if processing >= self.config.bulk_max_processing:
+                    break
+                remaining = job["_queued"] + self.config.export_queued_seconds - now
+                if remaining > 0:
+                    waits.append(remaining)
+                    continue
+                job.update(status=PROCESSING, startedAt=format_ts(now), _started=now)
+                self._save(job)
+                self._start(job)
+                processing += 1
+            if waits:
+                return min(waits)
+            return 0.25 if jobs else 2.0
+
+    def _start(self, job: dict[str, Any]) -> None:
+        entity, spec = job["entity"], job["spec"]
+        path = self.file_path(job)
+        quirks = bool(self.config.csv_quirks)
+        store = self.store
+
+        def work(task: Task) -> csvfile.FileResult:
+            source = kind_for(entity).open(store, spec)
+            header = header_for(source.columns, spec.get("columnHeaderNames") or {})
+            try:
+                return csvfile.write_file(
+                    path,
+                    header,
+                    source.rows,
+                    fmt=spec["format"],
+                    quirks=quirks,
+                    text_columns=source.text_columns,
+                    cancel=task.cancel,
+                )
+            finally:
+                close = getattr(source.rows, "close", None)
+                if close is not None:
+                    close()
+
+        self.spawn(job["exportId"], work)
+
+    def _finish(self, job: dict[str, Any], task: Task) -> None:
+        self.tasks.pop(job["exportId"], None)
+        now = self.now()
+        path = status_path(job["entity"], job["exportId"])
+        faults = self.app.faults
+        failed = None
+        if task.error is not None:
+            failed = f"Export failed: {task.error}"
+        else:
+            hit = faults.take("GET", path, ("export_fail",))
+            if hit:
+                failed = hit[0].message or DEFAULT_FAILURE
+        if failed is not None:
+            self.file_path(job).unlink(missing_ok=True)
+            job.update(status=FAILED, finishedAt=format_ts(now), _finished=now, errorMsg=failed)
+            self._save(job)
+            return
+        result: csvfile.FileResult = task.result
+        job.update(
+            status=COMPLETED,
+            finishedAt=format_ts(now),
+            _finished=now,
+            numberOfRecords=result.records,
+            fileSize=result.size,
+            fileChecksum=result.checksum,
+        )
+        if faults.take("GET", path, ("export_file_gone",)):
+            job["fileGone"] = True
+            result.path.unlink(missing_ok=True)
+        self._save(job)
+
+    def on_reset(self) -> None:
+        for path in self.directory.glob("*"):
+            path.unlink(missing_ok=True)
+
+
+def runner(app: Any) -> ExportRunner:
+    return ExportRunner.attach(app, SERVICE)
