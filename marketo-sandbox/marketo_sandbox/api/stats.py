@@ -1,0 +1,73 @@
+"""``/rest/v1/stats``: API usage and errors per quota day (US Central dates).
+
+The figures come from the same counters that enforce the limits, so a client can see its
+own calls (this one included) exactly as Marketo counts them against the daily quota.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from marketo_sandbox.app import Ctx, router
+from marketo_sandbox.envelope import ok
+from marketo_sandbox.limits import quota_day
+
+
+def _days(ctx: Ctx, count: int) -> list[str]:
+    today = date.fromisoformat(quota_day(ctx.app.clock()))
+    return [(today - timedelta(days=n)).isoformat() for n in range(count)]
+
+
+def _usage(ctx: Ctx, days: list[str]) -> list[dict[str, Any]]:
+    usage = ctx.app.limits.usage()
+    result = []
+    for day in days:
+        users = usage.get(day, {})
+        result.append(
+            {
+                "date": day,
+                "total": sum(users.values()),
+                "users": [
+                    {"userId": user, "count": count} for user, count in sorted(users.items())
+                ],
+            }
+        )
+    return result
+
+
+def _errors(ctx: Ctx, days: list[str]) -> list[dict[str, Any]]:
+    errors = ctx.app.limits.errors()
+    result = []
+    for day in days:
+        codes = errors.get(day, {})
+        result.append(
+            {
+                "date": day,
+                "total": sum(codes.values()),
+                "errors": [
+                    {"errorCode": code, "count": count} for code, count in sorted(codes.items())
+                ],
+            }
+        )
+    return result
+
+
+@router.route("/rest/v1/stats/usage.json", ("GET",))
+def usage_today(ctx: Ctx) -> dict[str, Any]:
+    return ok(_usage(ctx, _days(ctx, 1)))
+
+
+@router.route("/rest/v1/stats/usage/last7days.json", ("GET",))
+def usage_last_7_days(ctx: Ctx) -> dict[str, Any]:
+    return ok(_usage(ctx, _days(ctx, 7)))
+
+
+@router.route("/rest/v1/stats/errors.json", ("GET",))
+def errors_today(ctx: Ctx) -> dict[str, Any]:
+    return ok(_errors(ctx, _days(ctx, 1)))
+
+
+@router.route("/rest/v1/stats/errors/last7days.json", ("GET",))
+def errors_last_7_days(ctx: Ctx) -> dict[str, Any]:
+    return ok(_errors(ctx, _days(ctx, 7)))
