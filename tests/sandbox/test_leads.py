@@ -253,16 +253,17 @@ def test_paging_with_batch_size_reads_every_match_once(api: Api, sandbox: Sandbo
     assert pages == -(-len(expected) // 40)
 
 
-def test_reading_300_leads_by_id_is_fast(api: Api, sandbox: SandboxControl) -> None:
-    ids = ",".join(str(lead["id"]) for lead in truth_leads(sandbox)[:300])
+def test_reading_300_leads_by_id_is_fast(api: Api) -> None:
+    created = api.sync([{"email": f"speed{i}@example.com", "leadScore": i} for i in range(300)])
+    ids = ",".join(str(item["id"]) for item in created)
     timings = []
     for _ in range(5):
         started = time.perf_counter()
         body = api.get("/rest/v1/leads.json", filterType="id", filterValues=ids)
         timings.append(time.perf_counter() - started)
-        assert len(body["result"]) == min(300, len(truth_leads(sandbox)))
-    # Target: < 50 ms; the bound is generous for loaded CI machines.
-    assert min(timings) < 0.25, timings
+        assert len(body["result"]) == 300
+    # Target: < 50 ms (about 10 ms measured on the bench seed); generous for busy machines.
+    assert min(timings) < 0.1, timings
 
 
 # -- sync ------------------------------------------------------------------------------
@@ -580,12 +581,13 @@ def test_lead_list_membership(api: Api, sandbox_server: SandboxServer) -> None:
                 (list_id, item["id"]),
             )
     body = api.get(f"/rest/v1/leads/{item['id']}/listMembership.json", batchSize=2)
-    assert [r["id"] for r in body["result"]] == [1001, 1002]
+    assert [r["listId"] for r in body["result"]] == [1001, 1002]
     assert body["moreResult"] is True
     rest = api.get(
         f"/rest/v1/leads/{item['id']}/listMembership.json", nextPageToken=body["nextPageToken"]
     )
-    assert [r["id"] for r in rest["result"]] == [1003]
+    assert [r["listId"] for r in rest["result"]] == [1003]
+    assert set(rest["result"][0]) == {"listId", "createdAt", "updatedAt"}
 
 
 # -- the referee: an independent client ------------------------------------------------
@@ -619,3 +621,37 @@ def test_marketorestpython_reads_writes_deletes_and_merges(
     assert client.execute(method="get_lead_partitions")[0]["name"] == "Default"
     described = client.execute(method="describe")
     assert json.dumps(described)  # plain JSON, string codes and all
+
+
+def test_lead_program_membership_shows_stream_only_for_engagement_programs(
+    api: Api, sandbox_server: SandboxServer
+) -> None:
+    (item,) = api.sync([{"email": "programs@example.com"}])
+    store = sandbox_server.store
+    assert store is not None
+    members = {
+        9001: {"statusName": "Member", "reachedSuccess": False, "trackName": None},
+        9002: {"statusName": "Engaged", "trackName": "Default", "nurtureCadence": "norm"},
+    }
+    with store.transaction() as db:
+        for program_id, data in members.items():
+            db.execute(
+                "INSERT INTO program_members(programId, leadId, updatedAt, data) "
+                "VALUES(?, ?, '2026-02-01T00:00:00Z', ?)",
+                (program_id, item["id"], dumps({"leadId": item["id"], **data})),
+            )
+    body = api.get(f"/rest/v1/leads/{item['id']}/programMembership.json")
+    plain, engagement = body["result"]
+    assert plain["id"] == 9001
+    assert plain["progressionStatus"] == "Member"
+    assert "stream" not in plain
+    assert "nurtureCadence" not in plain
+    assert (engagement["stream"], engagement["nurtureCadence"]) == ("Default", "norm")
+    only = api.get(
+        f"/rest/v1/leads/{item['id']}/programMembership.json",
+        filterType="programId",
+        filterValues="9002",
+    )
+    assert [p["id"] for p in only["result"]] == [9002]
+    missing = api.get("/rest/v1/leads/999999999/programMembership.json")
+    assert missing["success"] is False

@@ -17,7 +17,7 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from datetime import datetime
-from json.encoder import encode_basestring as _quote  # type: ignore[attr-defined]
+from json.encoder import encode_basestring as _quote
 from random import Random
 from typing import Any
 
@@ -34,7 +34,7 @@ from marketo_sandbox.model.leads import (
     canonical_field,
     parse_datetime,
 )
-from marketo_sandbox.model.shared import KIND_CAMPAIGNS
+from marketo_sandbox.model.shared import KIND_CAMPAIGNS, KIND_PROGRAMS
 from marketo_sandbox.seed import SeedSpec, seeder
 from marketo_sandbox.store import Store, dumps
 
@@ -44,6 +44,8 @@ MAX_LEAD_IDS = 30
 # Activity ids one call scans (Marketo pages through its activity store by range, so
 # sparse types give empty pages). Tests shrink it with config extra.activity_scan_window.
 DEFAULT_SCAN_WINDOW = 10_000
+# Sequence row the activity seeder leaves: ids up to it already follow activityDate.
+_ORDERED_THROUGH = "activity_date_ordered"
 _OPTIONAL_KEYS = ("campaignId", "primaryAttributeValueId", "primaryAttributeValue")
 
 
@@ -108,8 +110,12 @@ def types(ctx: Ctx) -> dict[str, Any]:
 
 def position_at(store: Store, since: str) -> int:
     """The first activity id dated at or after ``since`` (or the next id to be issued)."""
-    row = store.query("SELECT min(id) AS id FROM activities WHERE activityDate >= ?", (since,))
-    if row and row[0]["id"] is not None:
+    # Ids follow dates, so the date index's first entry is the position (no range scan).
+    row = store.query(
+        "SELECT id FROM activities WHERE activityDate >= ? ORDER BY activityDate, id LIMIT 1",
+        (since,),
+    )
+    if row:
         return int(row[0]["id"])
     return _last_id(store) + 1
 
@@ -250,6 +256,7 @@ _WEIGHTS: dict[int, float] = {
     at.CALL_WEBHOOK: 0.5,
     at.ATTENDED_TRADE_SHOW_BOOTH: 0.4,
     at.PRODUCT_TRIAL_STARTED: 0.4,
+    at.PUSH_LEAD_TO_MARKETO: 0.3,
 }
 _PAGES = [
     (100 + i, p)
@@ -354,10 +361,15 @@ class _ActivityFactory:
     """Builds seeded activities type by type, keeping lead field changes consistent."""
 
     def __init__(
-        self, rng: Random, campaigns: list[int], initial: dict[int, dict[str, Any]]
+        self,
+        rng: Random,
+        campaigns: list[int],
+        programs: list[tuple[float, int, str]],
+        initial: dict[int, dict[str, Any]],
     ) -> None:
         self.rng = rng
         self.campaigns = campaigns
+        self.programs = programs
         # lead id -> current values of the fields seeded changes touch
         self.current = initial
         self.changed: dict[int, tuple[float, dict[str, Any]]] = {}
@@ -545,6 +557,21 @@ class _ActivityFactory:
                     "Old Stage": old[1],
                     "Reason": "Stage rule",
                     "SLA Expiration": _ts(t + 7 * 86400),
+                },
+                None,
+            )
+        if type_id == at.PUSH_LEAD_TO_MARKETO:
+            # A lead is pushed into a program that already exists.
+            live = [p for p in self.programs if p[0] <= t] or self.programs[:1]
+            _, program_id, name = r.choice(live)
+            return (
+                program_id,
+                name,
+                {
+                    "Reason": r.choice(("Event registration", "Partner referral")),
+                    "Source": r.choice(("Eventbrite", "Partner portal")),
+                    "API Method Name": "pushLeadToMarketo",
+                    "Modifying User": "integration@partner.example.com",
                 },
                 None,
             )
@@ -739,16 +766,26 @@ def seed_activities(store: Store, spec: SeedSpec, rng: Random, now: float) -> No
             initial[row["id"]] = {f: row[f] for f in watched if row[f] is not None}
             if "isCustomer" in initial[row["id"]]:
                 initial[row["id"]]["isCustomer"] = bool(initial[row["id"]]["isCustomer"])
-    factory = _ActivityFactory(rng, campaigns, initial)
+    programs = []
+    for row in store.query(
+        "SELECT pk, createdAt, json_extract(data, '$.name') AS name FROM objects WHERE kind=?",
+        (KIND_PROGRAMS,),
+    ):
+        created_at = parse_datetime(str(row["createdAt"] or ""))
+        if str(row["pk"]).isdigit() and row["name"] and created_at is not None:
+            programs.append((created_at.timestamp(), int(row["pk"]), str(row["name"])))
+    programs.sort()
+    factory = _ActivityFactory(rng, campaigns, programs, initial)
 
     created = [_epoch(r["createdAt"]) for r in leads]
     lead_ids = [r["id"] for r in leads]
     others = max(0, spec.activities - len(leads))
-    type_ids = list(_WEIGHTS)
+    # Pushes name the program a lead was pushed into: none without programs.
+    type_ids = [t for t in _WEIGHTS if programs or t != at.PUSH_LEAD_TO_MARKETO]
     cum: list[float] = []
     total_weight = 0.0
-    for t in type_ids:
-        total_weight += _WEIGHTS[t]
+    for type_id in type_ids:
+        total_weight += _WEIGHTS[type_id]
         cum.append(total_weight)
 
     day = 86400
@@ -877,6 +914,12 @@ def seed_activities(store: Store, spec: SeedSpec, rng: Random, now: float) -> No
             "ON CONFLICT(name) DO UPDATE SET value=max(value, excluded.value)",
             (activity_id,),
         )
+        # Everything up to here is in date order: the renumbering pass starts after it.
+        db.execute(
+            "INSERT INTO sequences(name, value) VALUES(?, ?) "
+            "ON CONFLICT(name) DO UPDATE SET value=excluded.value",
+            (_ORDERED_THROUGH, activity_id),
+        )
         _apply_changes(db, factory.changed)
 
 
@@ -910,22 +953,30 @@ def renumber_activities(store: Store) -> None:
     bulk of the activities was already written in order.
     """
     with store.transaction() as db:
+        row = db.execute("SELECT value FROM sequences WHERE name=?", (_ORDERED_THROUGH,)).fetchone()
+        ordered = int(row["value"]) if row else 0
+        row = db.execute(
+            "SELECT activityDate FROM activities WHERE id <= ? ORDER BY id DESC LIMIT 1", (ordered,)
+        ).fetchone()
+        floor = row["activityDate"] if row else ""
         first_bad = db.execute(
             "SELECT min(id) FROM (SELECT id, activityDate, max(activityDate) OVER "
             "(ORDER BY id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev "
-            "FROM activities) WHERE activityDate < prev"
+            "FROM activities WHERE id > ?) WHERE activityDate < max(coalesce(prev, ''), ?)",
+            (ordered, floor),
         ).fetchone()[0]
         if first_bad is not None:
             earliest = db.execute(
                 "SELECT min(activityDate) FROM activities WHERE id >= ?", (first_bad,)
             ).fetchone()[0]
-            keep = (
-                db.execute(
-                    "SELECT max(id) FROM activities WHERE id < ? AND activityDate <= ?",
-                    (first_bad, earliest),
-                ).fetchone()[0]
-                or 0
-            )
+            # Everything before first_bad is in order: walk back to the last row that
+            # may stay where it is.
+            row = db.execute(
+                "SELECT id FROM activities WHERE id < ? AND activityDate <= ? "
+                "ORDER BY id DESC LIMIT 1",
+                (first_bad, earliest),
+            ).fetchone()
+            keep = int(row["id"]) if row else 0
             db.execute("DROP TABLE IF EXISTS _activity_renumber")
             db.execute(
                 "CREATE TABLE _activity_renumber AS SELECT "
@@ -944,11 +995,12 @@ def renumber_activities(store: Store) -> None:
             db.execute("DROP TABLE _activity_renumber")
         last = db.execute("SELECT max(id) FROM activities").fetchone()[0]
         if last is not None:
-            db.execute(
-                "INSERT INTO sequences(name, value) VALUES('activity', ?) "
-                "ON CONFLICT(name) DO UPDATE SET value=excluded.value",
-                (last,),
-            )
+            for name in ("activity", _ORDERED_THROUGH):
+                db.execute(
+                    "INSERT INTO sequences(name, value) VALUES(?, ?) "
+                    "ON CONFLICT(name) DO UPDATE SET value=excluded.value",
+                    (name, last),
+                )
 
 
 @seeder(90)

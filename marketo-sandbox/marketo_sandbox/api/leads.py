@@ -319,6 +319,7 @@ def _sync_one(
     for key, raw in row.items():
         name = canonical_field(str(key))
         if name is None:
+            # Marketo skips the record rather than ignoring the field: "Field '%s' not found".
             return skipped("1006", f"Field '{key}' not found")
         values[name] = raw
     if "id" in values and lookup != "id":
@@ -399,11 +400,16 @@ def new_lead_defaults(data: dict[str, Any]) -> None:
             data[name] = False
     data["isLead"] = True
     data.setdefault("personType", "contact" if data.get("externalCompanyId") else "lead")
-    name = full_name(data)
-    if name is None:
+    _set_full_name(data)
+
+
+def _set_full_name(data: dict[str, Any]) -> None:
+    # mktoName is Marketo's formula field: always first + last name.
+    full = full_name(data)
+    if full is None:
         data.pop("mktoName", None)
     else:
-        data["mktoName"] = name
+        data["mktoName"] = full
 
 
 def _create(
@@ -453,11 +459,7 @@ def _update(w: _Writer, data: dict[str, Any], clean: dict[str, Any]) -> dict[str
             data[name] = value
     if any(name == "externalCompanyId" for name, _, _ in changes):
         _link_company(w, data)
-    name = full_name(data)
-    if name is None:
-        data.pop("mktoName", None)
-    else:
-        data["mktoName"] = name
+    _set_full_name(data)
     if data != before:
         data["updatedAt"] = w.now
         w.db.execute(
@@ -790,9 +792,7 @@ def _merge_one(
             winner[name] = value
     if winner.get("externalCompanyId") != before.get("externalCompanyId"):
         _link_company(writer, winner)
-    name = full_name(winner)
-    if name is not None:
-        winner["mktoName"] = name
+    _set_full_name(winner)
     for loser in losers:
         loser_id = int(loser["id"])
         _move_memberships(db, loser_id, winner_id, roles)
@@ -858,16 +858,13 @@ def list_membership(ctx: Ctx, lead_id: int) -> dict[str, Any]:
         "WHERE m.leadId=? ORDER BY m.listId",
         (KIND_LISTS, lead_id),
     )
+    # Swagger's `List` (Adobe's Leads page example too): the list id and its timestamps.
     items = []
     for row in rows:
         info = json.loads(row["data"]) if row["data"] else {}
         items.append(
             {
-                "id": row["listId"],
-                "name": info.get("name"),
-                "description": info.get("description"),
-                "programName": info.get("programName"),
-                "workspaceName": info.get("workspaceName", "Default"),
+                "listId": row["listId"],
                 "createdAt": info.get("createdAt", row["createdAt"]),
                 "updatedAt": info.get("updatedAt", row["createdAt"]),
             }
@@ -888,7 +885,7 @@ def program_membership(ctx: Ctx, lead_id: int) -> dict[str, Any]:
             raise ApiError("1003", "filterValues must be program ids") from None
     earliest = ctx.arg("earliestUpdatedAt")
     latest = ctx.arg("latestUpdatedAt")
-    bounds = []
+    bounds: list[str | None] = []
     for text in (earliest, latest):
         if text is None:
             bounds.append(None)
@@ -910,19 +907,23 @@ def program_membership(ctx: Ctx, lead_id: int) -> dict[str, Any]:
         ):
             continue
         member = json.loads(row["data"])
-        items.append(
-            {
-                "id": row["programId"],
-                "acquiredBy": bool(member.get("acquiredBy", False)),
-                "isExhausted": bool(member.get("isExhausted", False)),
-                "membershipDate": member.get("membershipDate"),
-                "nurtureCadence": member.get("nurtureCadence"),
-                "progressionStatus": member.get("statusName", member.get("progressionStatus")),
-                "reachedSuccess": bool(member.get("reachedSuccess", False)),
-                "stream": member.get("trackName", member.get("stream")),
-                "updatedAt": row["updatedAt"],
-            }
-        )
+        item = {
+            "id": row["programId"],
+            "acquiredBy": bool(member.get("acquiredBy", False)),
+            "isExhausted": bool(member.get("isExhausted", False)),
+            "membershipDate": member.get("membershipDate"),
+            "progressionStatus": member.get("statusName", member.get("progressionStatus")),
+            "reachedSuccess": bool(member.get("reachedSuccess", False)),
+            "updatedAt": row["updatedAt"],
+        }
+        # Only engagement-program memberships have a stream and a cadence; Marketo leaves
+        # the keys out for the others rather than sending nulls.
+        stream = member.get("trackName", member.get("stream"))
+        if stream is not None:
+            item["stream"] = stream
+        if member.get("nurtureCadence") is not None:
+            item["nurtureCadence"] = member["nurtureCadence"]
+        items.append(item)
     return _offset_page(ctx, items, "programmembership")
 
 
