@@ -564,16 +564,6 @@ def test_leads_by_program_id_carry_their_membership(mrp: MrpClient, truth: Truth
                 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "sandbox bug: GET /rest/v1/leads/programs/{programId}.json (membership object) and "
-        "GET /rest/v1/leads/{id}/programMembership.json send 'stream': null and "
-        "'nurtureCadence': null for programs that are not engagement programs; Adobe (Leads "
-        "page): 'If the parent program is an engagement program, membership also includes "
-        "stream, nurtureCadence' - otherwise they are absent"
-    ),
-)
 def test_membership_outside_engagement_programs_has_no_stream_or_cadence(
     mrp: MrpClient, truth: Truth
 ) -> None:
@@ -599,15 +589,6 @@ def test_membership_outside_engagement_programs_has_no_stream_or_cadence(
     assert "nurtureCadence" not in mine[0]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "sandbox bug: POST /rest/v1/leads/programs/{programId}/status.json (Change Lead "
-        "Program Status, changeLeadProgramStatusUsingPOST in swagger-mapi.json; "
-        "marketorestpython's only status method) is not served: HTTP 404 "
-        "{'error': 'not found'} instead of result [{id, status}]"
-    ),
-)
 def test_change_lead_program_status_moves_an_existing_member(mrp: MrpClient, truth: Truth) -> None:
     programs = {p["id"]: p for p in truth("programs")}
     member = truth("program_members")[0]

@@ -789,6 +789,132 @@ def case_bulk_import(probe: Probe, sandbox: SandboxControl) -> None:
     )
 
 
+@case("changeLeadProgramStatusUsingPOST")
+def case_change_lead_program_status(probe: Probe, sandbox: SandboxControl) -> None:
+    programs = {p["id"]: p for p in sandbox.objects("programs")}
+    channels: dict[str, dict[str, int]] = {}
+    for member in sandbox.objects("program_members"):
+        channel = programs[member["programId"]]["channel"]
+        if channel not in channels:
+            found = probe.raw.call(
+                "GET", "/rest/asset/v1/channel/byName.json", params={"name": channel}
+            ).json()["result"][0]
+            channels[channel] = {s["name"]: s["step"] for s in found["progressionStatuses"]}
+        steps = channels[channel]
+        later = [n for n, step in steps.items() if step > steps[member["statusName"]]]
+        if later:
+            break
+    else:
+        raise AssertionError("no seeded member below its channel's last status")
+    program_id = member["programId"]
+    path = f"/rest/v1/leads/programs/{program_id}/status.json"
+    members = {m["leadId"] for m in sandbox.objects("program_members")
+               if m["programId"] == program_id}
+    outsider = next(lead["id"] for lead in sandbox.objects("leads") if lead["id"] not in members)
+    body = probe.call(
+        "POST",
+        path,
+        json={"status": later[0], "input": [{"id": member["leadId"]}, {"id": outsider}]},
+    )
+    assert [(r["id"], r["status"]) for r in body["result"]] == [
+        (member["leadId"], "updated"),
+        (outsider, "skipped"),
+    ]
+    probe.call(
+        "POST",
+        "/rest/v1/leads/programs/999999/status.json",
+        json={"status": later[0], "input": [{"id": member["leadId"]}]},
+        success=False,
+    )
+
+
+@case(
+    "importProgramMemberUsingPOST",
+    "getImportProgramMemberStatusUsingGET",
+    "getImportProgramMemberFailuresUsingGET",
+    "getImportProgramMemberWarningsUsingGET",
+)
+def case_program_member_import(probe: Probe, sandbox: SandboxControl) -> None:
+    program = _one(sandbox, "programs", channel="Webinar")
+    csv_bytes = (
+        b"email,firstName,registrationCode,questionsAsked\n"
+        b"openapi-pm1@example.com,Ann,R-1,2\n"
+        b"openapi-pm2@example.com,Bo,R-2,several\n"
+        b",NoEmail,R-3,1\n"
+    )
+    created = probe.call(
+        "POST",
+        f"/bulk/v1/program/{program['id']}/members/import.json",
+        params={"format": "csv", "programMemberStatus": "Registered"},
+        files={"file": ("members.csv", csv_bytes, "text/csv")},
+    )
+    batch_id = created["result"][0]["batchId"]
+    done = poll(
+        lambda: probe.call("GET", f"/bulk/v1/program/members/import/{batch_id}/status.json")[
+            "result"
+        ][0],
+        lambda s: s["status"] in ("Complete", "Failed"),
+    )
+    assert (done["status"], done["numOfRowsFailed"], done["numOfRowsWithWarning"]) == (
+        "Complete",
+        1,
+        1,
+    )
+    probe.file(f"/bulk/v1/program/members/import/{batch_id}/failures.json")
+    probe.file(f"/bulk/v1/program/members/import/{batch_id}/warnings.json")
+    probe.call("GET", "/bulk/v1/program/members/import/999999/status.json", success=False)
+    probe.call(
+        "POST",
+        f"/bulk/v1/program/{program['id']}/members/import.json",
+        params={"format": "csv", "programMemberStatus": "No Such Status"},
+        files={"file": ("members.csv", csv_bytes, "text/csv")},
+        success=False,
+    )
+
+
+@case(
+    "importCustomObjectUsingPOST",
+    "getImportCustomObjectStatusUsingGET",
+    "getImportCustomObjectFailuresUsingGET",
+    "getImportCustomObjectWarningsUsingGET",
+)
+def case_custom_object_import(probe: Probe, sandbox: SandboxControl) -> None:
+    lead_id = sandbox.objects("leads")[0]["id"]
+    csv_bytes = (
+        b"vin,leadId,make,year\n"
+        b"OPENAPI-VIN-1," + str(lead_id).encode() + b",Tesla,2024\n"
+        b"OPENAPI-VIN-2," + str(lead_id).encode() + b",Ford,new\n"
+        b"OPENAPI-VIN-3,999999999,Ford,2020\n"
+    )
+    base = "/bulk/v1/customobjects/car_c/import"
+    created = probe.call(
+        "POST",
+        f"{base}.json",
+        params={"format": "csv"},
+        files={"file": ("cars.csv", csv_bytes, "text/csv")},
+    )
+    batch_id = created["result"][0]["batchId"]
+    done = poll(
+        lambda: probe.call("GET", f"{base}/{batch_id}/status.json")["result"][0],
+        lambda s: s["status"] in ("Complete", "Failed"),
+    )
+    assert (done["status"], done["numOfObjectsProcessed"], done["numOfRowsFailed"]) == (
+        "Complete",
+        2,
+        1,
+    )
+    probe.file(f"{base}/{batch_id}/failures.json")
+    probe.file(f"{base}/{batch_id}/warnings.json")
+    probe.call("GET", f"{base}/999999/status.json", success=False)
+    probe.call(
+        "POST",
+        "/bulk/v1/customobjects/no_such_c/import.json",
+        params={"format": "csv"},
+        files={"file": ("cars.csv", csv_bytes, "text/csv")},
+        success=False,
+    )
+
+
 # -- the tests -------------------------------------------------------------------------
 
 

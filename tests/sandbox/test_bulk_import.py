@@ -330,3 +330,325 @@ def test_marketorestpython_imports_leads(
     failures = client.execute(method="get_import_failure_file", id=batch_id)
     assert rows_of(failures)[1][:3] == ["broken", "row", "extra"]
     assert lead_by_email(sandbox_server, "mrp.one@example.com") is not None
+
+
+# -- program member import -------------------------------------------------------------
+
+
+def member_of(server: SandboxServer, program_id: int, lead_id: int) -> dict[str, Any] | None:
+    assert server.store is not None
+    rows = server.store.query(
+        "SELECT data FROM program_members WHERE programId=? AND leadId=?", (program_id, lead_id)
+    )
+    return json.loads(rows[0]["data"]) if rows else None
+
+
+def a_program(server: SandboxServer, channel: str) -> dict[str, Any]:
+    assert server.store is not None
+    for row in server.store.query("SELECT data FROM objects WHERE kind='programs' ORDER BY pk"):
+        prog = json.loads(row["data"])
+        if prog["channel"] == channel:
+            return dict(prog)
+    raise AssertionError(f"no seeded {channel} program")
+
+
+def submit_members(
+    imports: Imports, program_id: int, text: str, **params: Any
+) -> requests.Response:
+    params.setdefault("format", "csv")
+    return imports.session.post(
+        f"{imports.url}/bulk/v1/program/{program_id}/members/import.json",
+        params=params,
+        files={"file": ("members.csv", text.encode(), "text/csv")},
+        timeout=60,
+    )
+
+
+def wait_for(imports: Imports, path: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 60
+    while True:
+        body = imports.session.get(f"{imports.url}{path}", timeout=30).json()
+        assert body["success"], body
+        status = dict(body["result"][0])
+        if status["status"] in ("Complete", "Failed"):
+            return status
+        assert time.monotonic() < deadline, status
+        time.sleep(0.05)
+
+
+def test_program_member_import_adds_members_at_the_status(
+    imports: Imports, sandbox_server: SandboxServer
+) -> None:
+    webinar = a_program(sandbox_server, "Webinar")
+    known = existing_lead(sandbox_server)
+    text = (
+        "email,firstName,lastName,registrationCode,questionsAsked\n"
+        "pm.new@example.com,New,Member,REG-1,3\n"
+        f"{known['email']},,Renamed-By-Member-Import,REG-2,lots\n"
+        ",No,Email,REG-3,1\n"
+    )
+    reply = submit_members(imports, webinar["id"], text, programMemberStatus="registered")
+    assert reply.status_code == 200
+    body = reply.json()
+    assert body["success"], body
+    first = body["result"][0]
+    assert set(first) == {"batchId", "importId", "status"}
+    assert first["status"] == "Queued"
+
+    done = wait_for(imports, f"/bulk/v1/program/members/import/{first['batchId']}/status.json")
+    assert done == {
+        "batchId": first["batchId"],
+        "importId": str(first["batchId"]),
+        "status": "Complete",
+        "numOfLeadsProcessed": 2,
+        "numOfRowsFailed": 1,
+        "numOfRowsWithWarning": 1,
+        "message": "Import completed with errors, 2 records imported (2 members), 1 failed",
+    }
+    new_lead = lead_by_email(sandbox_server, "pm.new@example.com")
+    assert new_lead is not None
+    assert new_lead["acquisitionProgramId"] == webinar["id"]
+    member = member_of(sandbox_server, webinar["id"], new_lead["id"])
+    assert member is not None
+    assert member["statusName"] == "Registered"
+    assert (member["registrationCode"], member["questionsAsked"]) == ("REG-1", 3)
+    assert member["acquiredBy"] is True
+
+    updated = lead_by_email(sandbox_server, known["email"])
+    assert updated is not None
+    assert updated["lastName"] == "Renamed-By-Member-Import"
+    assert updated["firstName"] == known.get("firstName")
+    known_member = member_of(sandbox_server, webinar["id"], known["id"])
+    assert known_member is not None
+    assert known_member["registrationCode"] == "REG-2"
+    assert "questionsAsked" not in known_member or known_member["questionsAsked"] != "lots"
+
+    assert sandbox_server.store is not None
+    changes = sandbox_server.store.query(
+        "SELECT data FROM activities WHERE leadId=? AND activityTypeId=104", (new_lead["id"],)
+    )
+    assert [json.loads(r["data"])["primaryAttributeValueId"] for r in changes] == [webinar["id"]]
+
+    base = f"/bulk/v1/program/members/import/{first['batchId']}"
+    failures = rows_of(imports.session.get(f"{imports.url}{base}/failures.json", timeout=30).text)
+    assert failures[0][-1] == "Import Failure Reason"
+    assert failures[1][:-1] == ["", "No", "Email", "REG-3", "1"]
+    assert "email" in failures[1][-1]
+    warnings = rows_of(imports.session.get(f"{imports.url}{base}/warnings.json", timeout=30).text)
+    assert warnings[1][:-1] == [known["email"], "", "Renamed-By-Member-Import", "REG-2", "lots"]
+    assert "questionsAsked" in warnings[1][-1]
+
+
+def test_program_member_import_never_moves_a_member_back(
+    imports: Imports, sandbox_server: SandboxServer
+) -> None:
+    webinar = a_program(sandbox_server, "Webinar")
+    text = "email\npm.progress@example.com\n"
+    first = submit_members(imports, webinar["id"], text, programMemberStatus="Attended").json()
+    done = wait_for(
+        imports, f"/bulk/v1/program/members/import/{first['result'][0]['batchId']}/status.json"
+    )
+    assert done["numOfLeadsProcessed"] == 1
+    again = submit_members(imports, webinar["id"], text, programMemberStatus="Invited").json()
+    batch_id = again["result"][0]["batchId"]
+    done = wait_for(imports, f"/bulk/v1/program/members/import/{batch_id}/status.json")
+    assert (done["numOfLeadsProcessed"], done["numOfRowsFailed"]) == (1, 0)
+    assert done["numOfRowsWithWarning"] == 1
+    lead = lead_by_email(sandbox_server, "pm.progress@example.com")
+    assert lead is not None
+    member = member_of(sandbox_server, webinar["id"], lead["id"])
+    assert member is not None
+    assert member["statusName"] == "Attended"
+    warnings = rows_of(
+        imports.session.get(
+            f"{imports.url}/bulk/v1/program/members/import/{batch_id}/warnings.json", timeout=30
+        ).text
+    )
+    assert "status unchanged" in warnings[1][-1]
+
+
+def test_program_member_import_refusals(imports: Imports, sandbox_server: SandboxServer) -> None:
+    webinar = a_program(sandbox_server, "Webinar")
+    text = "email\nrefused@example.com\n"
+    no_status = submit_members(imports, webinar["id"], text).json()
+    assert no_status["errors"][0]["code"] == "1003"
+    unknown_program = submit_members(imports, 987654, text, programMemberStatus="Registered")
+    assert unknown_program.json()["errors"][0]["code"] == "1013"
+    bad_status = submit_members(imports, webinar["id"], text, programMemberStatus="Engaged")
+    assert bad_status.json()["errors"][0]["code"] == "1025"
+    no_format = imports.session.post(
+        f"{imports.url}/bulk/v1/program/{webinar['id']}/members/import.json",
+        params={"programMemberStatus": "Registered"},
+        files={"file": ("members.csv", text.encode(), "text/csv")},
+        timeout=30,
+    ).json()
+    assert no_format["errors"][0]["code"] == "1003"
+    not_multipart = imports.session.post(
+        f"{imports.url}/bulk/v1/program/{webinar['id']}/members/import.json",
+        params={"format": "csv", "programMemberStatus": "Registered"},
+        data=b"email\n",
+        timeout=30,
+    ).json()
+    assert not_multipart["errors"][0]["code"] == "612"
+    # A file without the email column (the dedupe key) fails as a whole.
+    reply = submit_members(
+        imports, webinar["id"], "firstName\nNoKey\n", programMemberStatus="Registered"
+    ).json()
+    failed = wait_for(
+        imports, f"/bulk/v1/program/members/import/{reply['result'][0]['batchId']}/status.json"
+    )
+    assert failed["status"] == "Failed"
+    assert "email" in failed["message"]
+    # A lead batch is not a program member batch.
+    lead_batch = imports.run("email\nnot.a.member@example.com\n")["batchId"]
+    other = imports.session.get(
+        f"{imports.url}/bulk/v1/program/members/import/{lead_batch}/status.json", timeout=30
+    ).json()
+    assert other["success"] is False
+
+
+# -- custom object import --------------------------------------------------------------
+
+
+def car(server: SandboxServer, vin: str) -> dict[str, Any] | None:
+    assert server.store is not None
+    rows = server.store.query(
+        "SELECT data FROM objects WHERE kind='customobjects/car_c' "
+        "AND json_extract(data, '$.vin')=?",
+        (vin,),
+    )
+    return json.loads(rows[0]["data"]) if rows else None
+
+
+def submit_objects(imports: Imports, api_name: str, text: str, fmt: str = "csv") -> dict[str, Any]:
+    reply = imports.session.post(
+        f"{imports.url}/bulk/v1/customobjects/{api_name}/import.json",
+        params={"format": fmt},
+        files={"file": ("objects.csv", text.encode(), "text/csv")},
+        timeout=60,
+    )
+    assert reply.status_code == 200, reply.text
+    body: dict[str, Any] = reply.json()
+    return body
+
+
+def test_custom_object_import_inserts_and_updates_by_dedupe_fields(
+    imports: Imports, sandbox_server: SandboxServer
+) -> None:
+    assert sandbox_server.store is not None
+    seeded = json.loads(
+        sandbox_server.store.query(
+            "SELECT data FROM objects WHERE kind='customobjects/car_c' ORDER BY rowid LIMIT 1"
+        )[0]["data"]
+    )
+    lead_id = existing_lead(sandbox_server)["id"]
+    text = (
+        "vin,leadId,make,model,year,isLeased\n"
+        f"IMPORT-VIN-1,{lead_id},Tesla,Model Y,2025,true\n"
+        f"{seeded['vin']},,,Renamed,,\n"
+        f"IMPORT-VIN-2,{lead_id},Ford,Focus,new,false\n"
+        "IMPORT-VIN-3,999999999,Ford,Focus,2020,false\n"
+        ",1,Ford,Focus,2020,false\n"
+    )
+    body = submit_objects(imports, "car_c", text)
+    assert body["success"], body
+    first = body["result"][0]
+    assert first == {
+        "batchId": first["batchId"],
+        "operation": "import",
+        "status": "Queued",
+        "objectApiName": "car_c",
+    }
+    base = f"/bulk/v1/customobjects/car_c/import/{first['batchId']}"
+    done = wait_for(imports, f"{base}/status.json")
+    assert done == {
+        "batchId": first["batchId"],
+        "operation": "import",
+        "status": "Complete",
+        "objectApiName": "car_c",
+        "numOfObjectsProcessed": 3,
+        "numOfRowsFailed": 2,
+        "numOfRowsWithWarning": 1,
+        "message": "Import completed with errors, 3 records imported, 2 failed",
+    }
+    created = car(sandbox_server, "IMPORT-VIN-1")
+    assert created is not None
+    assert (created["leadId"], created["make"], created["year"], created["isLeased"]) == (
+        lead_id,
+        "Tesla",
+        2025,
+        True,
+    )
+    assert created["marketoGUID"]
+    renamed = car(sandbox_server, seeded["vin"])
+    assert renamed is not None
+    assert renamed["marketoGUID"] == seeded["marketoGUID"]
+    assert renamed["model"] == "Renamed"
+    assert renamed["make"] == seeded["make"]  # an empty cell leaves the field alone
+    warned = car(sandbox_server, "IMPORT-VIN-2")
+    assert warned is not None
+    assert "year" not in warned
+    assert car(sandbox_server, "IMPORT-VIN-3") is None
+
+    failures = rows_of(imports.session.get(f"{imports.url}{base}/failures.json", timeout=30).text)
+    assert [r[0] for r in failures[1:]] == ["IMPORT-VIN-3", ""]
+    assert failures[1][-1] == "Lead not found"
+    assert "vin" in failures[2][-1]
+    warnings = rows_of(imports.session.get(f"{imports.url}{base}/warnings.json", timeout=30).text)
+    assert warnings[1][0] == "IMPORT-VIN-2"
+    assert "year" in warnings[1][-1]
+
+
+def test_custom_object_import_tsv_unknown_columns_and_types(
+    imports: Imports, sandbox_server: SandboxServer
+) -> None:
+    assert sandbox_server.store is not None
+    company = next(iter(sandbox_server.store.objects("companies")))
+    text = f"subscriptionId\texternalCompanyId\tseats\nSUB-1\t{company['externalCompanyId']}\t7\n"
+    body = submit_objects(imports, "subscription_c", text, fmt="tsv")
+    batch_id = body["result"][0]["batchId"]
+    done = wait_for(imports, f"/bulk/v1/customobjects/subscription_c/import/{batch_id}/status.json")
+    assert (done["status"], done["numOfObjectsProcessed"]) == ("Complete", 1)
+    # The batch belongs to its object: another apiName does not see it.
+    elsewhere = imports.session.get(
+        f"{imports.url}/bulk/v1/customobjects/car_c/import/{batch_id}/status.json", timeout=30
+    ).json()
+    assert elsewhere["success"] is False
+
+    unknown_column = submit_objects(imports, "car_c", "vin,wheels\nX-1,4\n")
+    failed = wait_for(
+        imports,
+        f"/bulk/v1/customobjects/car_c/import/{unknown_column['result'][0]['batchId']}/status.json",
+    )
+    assert failed["status"] == "Failed"
+    assert "wheels" in failed["message"]
+    unknown_type = submit_objects(imports, "boat_c", "vin\nX-1\n")
+    assert unknown_type["success"] is False
+    assert unknown_type["errors"][0]["code"] == "1003"
+
+
+def test_import_queues_are_counted_per_kind(
+    imports: Imports, sandbox: SandboxControl, sandbox_server: SandboxServer
+) -> None:
+    sandbox.configure(import_processing_seconds=600)
+    for i in range(10):
+        assert imports.submit(f"email\nkind{i}@example.com\n")["success"]
+    assert imports.submit("email\nkind10@example.com\n")["errors"][0]["code"] == "1016"
+    # Lead batches filling their queue leave the other import kinds alone.
+    objects = submit_objects(imports, "car_c", "vin\nQUEUE-VIN\n")
+    assert objects["success"], objects
+    webinar = a_program(sandbox_server, "Webinar")
+    members = submit_members(
+        imports, webinar["id"], "email\nkind.member@example.com\n", programMemberStatus="Invited"
+    ).json()
+    assert members["success"], members
+    time.sleep(0.3)
+    status = imports.session.get(
+        f"{imports.url}/bulk/v1/program/members/import/{members['result'][0]['batchId']}"
+        "/status.json",
+        timeout=30,
+    ).json()["result"][0]
+    assert status["status"] == "Importing"
+    sandbox.configure(import_processing_seconds=0)
+    kinds = {b["kind"] for b in sandbox.objects("import_batches")}
+    assert kinds == {"leads", "program_members", "custom_objects"}

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import requests
 from marketo_sandbox import SandboxServer
+from marketo_sandbox.api.objects import on_lead_deleted, on_leads_merged
 from marketo_sandbox.model.shared import COMPANY_FIELDS
 from marketo_sandbox.testing import SandboxControl
 from marketorestpython.client import MarketoClient
@@ -625,3 +626,84 @@ def test_seeded_roles_are_on_leads_of_their_company_with_activities(
         names = [a["primaryAttributeValue"] for a in activities(sandbox_server, role["leadId"], 34)]
         assert opp["name"] in names
     assert linked > len(roles) / 2
+
+
+# -- seeded company links and leads going away -----------------------------------------
+
+
+def test_every_seeded_company_is_reachable_through_a_lead(sandbox: SandboxControl) -> None:
+    # Marketo has no "list all companies" read: a company is found through the leads
+    # pointing at it.
+    linked = {lead.get("externalCompanyId") for lead in sandbox.objects("leads")}
+    companies = sandbox.objects("companies")
+    assert companies
+    assert all(c["externalCompanyId"] in linked for c in companies)
+    by_ext = {c["externalCompanyId"]: c for c in companies}
+    for lead in sandbox.objects("leads"):
+        company = by_ext.get(lead.get("externalCompanyId"))
+        if company is not None:
+            assert all(lead.get(f) == company.get(f) for f in COMPANY_FIELDS), lead["id"]
+
+
+def _car(api: Api, vin: str, lead_id: int) -> str:
+    body = api.post("/rest/v1/customobjects/car_c.json",
+                    {"input": [{"vin": vin, "leadId": lead_id, "make": "Volvo"}]})
+    assert statuses(body) == [("created", None)]
+    return str(body["result"][0]["marketoGUID"])
+
+
+def _records(server: SandboxServer, kind: str) -> dict[str, dict[str, Any]]:
+    assert server.store is not None
+    return {str(r["pk"]): json.loads(r["data"]) for r in server.store.query(
+        "SELECT pk, data FROM objects WHERE kind=?", (kind,))}
+
+
+def test_lead_delete_takes_its_custom_object_records_along(
+    api: Api, sandbox_server: SandboxServer
+) -> None:
+    gone, kept = make_lead(sandbox_server), make_lead(sandbox_server)
+    guids = [_car(api, "DEL-VIN-1", gone), _car(api, "DEL-VIN-2", gone)]
+    other = _car(api, "DEL-VIN-3", kept)
+    store = sandbox_server.store
+    assert store is not None
+    with store.transaction() as db:
+        assert on_lead_deleted(store, db, [gone]) == 2
+    cars = _records(sandbox_server, "customobjects/car_c")
+    assert not set(guids) & set(cars)
+    assert cars[other]["leadId"] == kept
+    with store.transaction() as db:
+        assert on_lead_deleted(store, db, []) == 0
+
+
+def test_lead_merge_moves_custom_object_records_to_the_winner(
+    api: Api, sandbox_server: SandboxServer
+) -> None:
+    winner, loser = make_lead(sandbox_server), make_lead(sandbox_server)
+    moved = _car(api, "MERGE-VIN-1", loser)
+    mine = _car(api, "MERGE-VIN-2", winner)
+    _opportunity(api, "MERGE-OPP-1")
+    for lead_id in (winner, loser):
+        api.post("/rest/v1/opportunities/roles.json", {"input": [
+            {"externalOpportunityId": "MERGE-OPP-1", "leadId": lead_id, "role": "Champion"}]})
+    api.post("/rest/v1/opportunities/roles.json", {"input": [
+        {"externalOpportunityId": "MERGE-OPP-1", "leadId": loser, "role": "Evaluator"}]})
+    store = sandbox_server.store
+    assert store is not None
+    with store.transaction() as db:
+        # The loser's car and its Evaluator role move; its Champion role would duplicate
+        # the winner's and goes.
+        assert on_leads_merged(store, db, winner, [loser], now="2030-01-02T03:04:05Z") == 2
+    cars = _records(sandbox_server, "customobjects/car_c")
+    assert cars[moved]["leadId"] == winner
+    assert cars[moved]["updatedAt"] == "2030-01-02T03:04:05Z"
+    assert cars[mine]["leadId"] == winner
+    read = api.get("/rest/v1/customobjects/car_c.json", filterType="leadId",
+                   filterValues=str(winner))
+    assert {r["marketoGUID"] for r in read["result"]} == {moved, mine}
+    roles = [r for r in _records(sandbox_server, "opportunity_roles").values()
+             if r["externalOpportunityId"] == "MERGE-OPP-1"]
+    assert sorted((r["leadId"], r["role"]) for r in roles) == [
+        (winner, "Champion"), (winner, "Evaluator")]
+    evaluator = api.post("/rest/v1/opportunities/roles.json", {"input": [
+        {"externalOpportunityId": "MERGE-OPP-1", "leadId": winner, "role": "Evaluator"}]})
+    assert statuses(evaluator) == [("updated", None)]  # found by its new dedupe key

@@ -454,3 +454,67 @@ def test_marketorestpython_browses_programs_and_reads_members(
     assert all("membership" in x for x in leads)
     described = mc.execute(method="describe_program_member")
     assert described[0]["dedupeFields"] == ["leadId", "programId"]
+
+
+# -- legacy status change and membership objects ---------------------------------------
+
+
+def test_legacy_change_lead_program_status_moves_members_only(
+    api: Api, sandbox: SandboxControl, sandbox_server: SandboxServer
+) -> None:
+    webinar = program_with(sandbox, channel="Webinar")
+    member, outsider = make_lead(sandbox_server), make_lead(sandbox_server)
+    api.post(f"/rest/v1/programs/{webinar['id']}/members/status.json",
+             {"statusName": "Registered", "input": [{"leadId": member}]})
+    path = f"/rest/v1/leads/programs/{webinar['id']}/status.json"
+
+    moved = api.post(path, {"status": "Attended",
+                            "input": [{"id": member}, {"id": outsider}, {"id": 99_999_999}]})
+    assert moved["success"] is True, moved
+    assert [(r["id"], r["status"]) for r in moved["result"]] == [
+        (member, "updated"), (outsider, "skipped"), (99_999_999, "skipped")]
+    assert [r["reasons"][0]["code"] for r in moved["result"][1:]] == ["1037", "1004"]
+    # The same progression rules as Sync Program Member Status: forward only, known statuses.
+    assert statuses(api.post(path, {"status": "Invited", "input": [{"id": member}]})) == [
+        ("skipped", "1037")]
+    assert statuses(api.post(path, {"status": "Visited Booth", "input": [{"id": member}]})) == [
+        ("skipped", "1025")]
+    last = activities(sandbox_server, member, 104)[-1]
+    assert (attrs(last)["Old Status"], attrs(last)["New Status"]) == ("Registered", "Attended")
+    assert activities(sandbox_server, outsider, 104) == []
+    stored = {m["leadId"]: m for m in sandbox.objects("program_members")
+              if m["programId"] == webinar["id"]}
+    assert stored[member]["statusName"] == "Attended"
+    assert stored[member]["reachedSuccess"] is True
+    assert outsider not in stored
+
+    assert error_code(api.post(path, {"input": [{"id": member}]})) == "1003"
+    assert error_code(api.post(path, {"status": "Attended"})) == "1003"
+    assert error_code(api.post("/rest/v1/leads/programs/999999/status.json",
+                               {"status": "Attended", "input": [{"id": member}]})) == "1013"
+
+
+def test_membership_object_has_stream_and_cadence_only_in_engagement_programs(
+    api: Api, sandbox: SandboxControl, sandbox_server: SandboxServer
+) -> None:
+    nurture = program_with(sandbox, type="Engagement")
+    webinar = program_with(sandbox, channel="Webinar")
+    lead_id = make_lead(sandbox_server)
+    for prog, status in ((nurture, "Member"), (webinar, "Registered")):
+        api.post(f"/rest/v1/programs/{prog['id']}/members/status.json",
+                 {"statusName": status, "input": [{"leadId": lead_id}]})
+
+    def membership(program_id: int) -> dict[str, Any]:
+        page = api.get(f"/rest/v1/leads/programs/{program_id}.json", batchSize=300)
+        found: dict[str, Any] = next(x for x in page["result"] if x["id"] == lead_id)
+        return dict(found["membership"])
+
+    engaged = membership(nurture["id"])
+    assert engaged["stream"]
+    assert engaged["nurtureCadence"] == "norm"
+    assert engaged["progressionStatus"] == "Member"
+    plain = membership(webinar["id"])
+    assert "stream" not in plain
+    assert "nurtureCadence" not in plain
+    assert set(plain) == {"acquiredBy", "isExhausted", "membershipDate", "progressionStatus",
+                          "reachedSuccess"}

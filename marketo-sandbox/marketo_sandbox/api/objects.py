@@ -13,6 +13,7 @@ import base64
 import binascii
 import json
 import random
+import sqlite3
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -21,7 +22,12 @@ from marketo_sandbox import envelope
 from marketo_sandbox.api.control import ground_truth
 from marketo_sandbox.app import Ctx, router
 from marketo_sandbox.envelope import ApiError
-from marketo_sandbox.model.leads import DEFAULT_READ_FIELDS, canonical_field, project_lead
+from marketo_sandbox.model.leads import (
+    DEFAULT_READ_FIELDS,
+    canonical_field,
+    company_values,
+    project_lead,
+)
 from marketo_sandbox.model.objects import (
     COMPANIES,
     OBJECT_TYPES,
@@ -32,6 +38,7 @@ from marketo_sandbox.model.objects import (
     custom_object_type,
     custom_object_types,
     format_datetime,
+    lead_links,
     parse_datetime,
 )
 from marketo_sandbox.model.shared import COMPANY_FIELDS
@@ -224,7 +231,7 @@ def coerce(fdef: dict[str, Any], value: Any) -> Any:
 
 
 def _type_name(fdef: dict[str, Any]) -> str:
-    return fdef["dataType"]
+    return str(fdef["dataType"])
 
 
 # -- lookups -------------------------------------------------------------------------
@@ -465,9 +472,9 @@ def _prepare(ot: ObjectType, item: Any) -> dict[str, Any]:
     return out
 
 
-def _new_pk(ctx: Ctx, ot: ObjectType) -> Any:
+def _new_pk(store: Store, ot: ObjectType) -> Any:
     if ot.integer_id():
-        return ctx.store.next_id(ot.kind)
+        return store.next_id(ot.kind)
     return str(uuid.uuid4())
 
 
@@ -475,10 +482,7 @@ def _id_item(ot: ObjectType, record: dict[str, Any]) -> dict[str, Any]:
     return {ot.id_field: record[ot.id_field]}
 
 
-def sync(ctx: Ctx, ot: ObjectType) -> dict[str, Any]:
-    body = ctx.body()
-    action = body.get("action") or "createOrUpdate"
-    dedupe_by = body.get("dedupeBy") or "dedupeFields"
+def _check_sync_options(action: str, dedupe_by: str) -> None:
     if action not in ACTIONS:
         raise ApiError("1003", f"Invalid action '{action}'")
     if dedupe_by not in DEDUPE_BY:
@@ -486,12 +490,36 @@ def sync(ctx: Ctx, ot: ObjectType) -> dict[str, Any]:
     if dedupe_by == "idField" and action != "updateOnly":
         # The idField is system-managed: it can only address records that already exist.
         raise ApiError("1003", "dedupeBy 'idField' is only valid with action 'updateOnly'")
+
+
+def sync(ctx: Ctx, ot: ObjectType) -> dict[str, Any]:
+    body = ctx.body()
+    action = body.get("action") or "createOrUpdate"
+    dedupe_by = body.get("dedupeBy") or "dedupeFields"
+    _check_sync_options(action, dedupe_by)
     items = body.get("input")
     if not isinstance(items, list) or not items:
         raise ApiError("1003", "input cannot be blank")
     ctx.check_input_size(items)
+    return envelope.ok(sync_objects(ctx.store, ot, items, action=action, dedupe_by=dedupe_by))
 
-    now = ctx.store.now_ts()
+
+def sync_objects(
+    store: Store,
+    ot: ObjectType,
+    items: list[Any],
+    *,
+    action: str = "createOrUpdate",
+    dedupe_by: str = "dedupeFields",
+) -> list[dict[str, Any]]:
+    """Create/update records of ``ot`` as ``POST <object>.json`` does, without a request:
+    one result per input, in order (``{"seq", "status": "created"|"updated", <idField>}``
+    or a skip). Raises ApiError for request-level problems (bad action / dedupeBy). All
+    inputs are written in one transaction, with Marketo's side effects (activities of
+    role and opportunity changes, company fields mirrored onto linked leads)."""
+    _check_sync_options(action, dedupe_by)
+
+    now = store.now_ts()
     prepared: list[dict[str, Any] | _Skip] = []
     for item in items:
         try:
@@ -510,13 +538,13 @@ def sync(ctx: Ctx, ot: ObjectType) -> dict[str, Any]:
             ot.dkey(rec) if dedupe_by == "dedupeFields" else str(rec[ot.id_field])
         ))
     lookup = find_by_dkeys if dedupe_by == "dedupeFields" else find_by_pks
-    existing = lookup(ctx.store, ot, (k for k in keys if k is not None))
-    checker = _LinkChecker(ctx.store, ot, [r for r in prepared if isinstance(r, dict)])
+    existing = lookup(store, ot, (k for k in keys if k is not None))
+    checker = _LinkChecker(store, ot, [r for r in prepared if isinstance(r, dict)])
 
     results: list[dict[str, Any]] = []
     effects = _Effects(ot, now)
     seen_keys: set[str] = set()
-    with ctx.store.transaction() as db:
+    with store.transaction() as db:
         for seq, (rec, key) in enumerate(zip(prepared, keys, strict=True)):
             try:
                 if isinstance(rec, _Skip):
@@ -531,7 +559,7 @@ def sync(ctx: Ctx, ot: ObjectType) -> dict[str, Any]:
                 if current is None:
                     if action == "updateOnly":
                         raise _Skip("1013", "Object not found")
-                    record = _create(ctx, ot, rec, checker, now)
+                    record = _create(store, ot, rec, checker, now)
                     existing[key] = record
                     _put(db, ot, record)
                     effects.created(record)
@@ -547,12 +575,12 @@ def sync(ctx: Ctx, ot: ObjectType) -> dict[str, Any]:
                     results.append({"seq": seq, "status": "updated", **_id_item(ot, record)})
             except _Skip as skip:
                 results.append(envelope.skipped(skip.code, skip.message, seq=seq))
-        effects.apply(ctx.store, db)
-    return envelope.ok(results)
+        effects.apply(store, db)
+    return results
 
 
 def _create(
-    ctx: Ctx, ot: ObjectType, rec: dict[str, Any], checker: _LinkChecker, now: str
+    store: Store, ot: ObjectType, rec: dict[str, Any], checker: _LinkChecker, now: str
 ) -> dict[str, Any]:
     for name in ot.required_on_create:
         if rec.get(name) in (None, ""):
@@ -560,10 +588,10 @@ def _create(
     checker.check(rec, rec.keys())
     record = {k: v for k, v in rec.items() if k not in (ot.id_field, "createdAt", "updatedAt")}
     record = {k: v for k, v in record.items() if v is not None}
-    record[ot.id_field] = _new_pk(ctx, ot)
+    record[ot.id_field] = _new_pk(store, ot)
     if ot is OPPORTUNITIES:
         # Activities point at an opportunity by an integer id (primaryAttributeValueId).
-        record["_oid"] = ctx.store.next_id("opportunity_activity_id")
+        record["_oid"] = store.next_id("opportunity_activity_id")
     record["createdAt"] = now
     record["updatedAt"] = now
     return record
@@ -841,6 +869,81 @@ def _in_use(store: Store, ot: ObjectType, records: list[dict[str, Any]]) -> dict
     return out
 
 
+# -- leads going away (called by the lead database on delete and merge) ----------------
+
+
+def _linked_to_leads(
+    db: sqlite3.Connection, ot: ObjectType, field_name: str, lead_ids: Iterable[int]
+) -> list[tuple[str, dict[str, Any]]]:
+    """(pk, record) of every ``ot`` record whose ``field_name`` names one of the leads."""
+    out: list[tuple[str, dict[str, Any]]] = []
+    for chunk in _chunks(sorted({str(int(i)) for i in lead_ids}), 500):
+        marks = ",".join("?" * len(chunk))
+        rows = db.execute(
+            f"SELECT pk, data FROM objects WHERE kind=? AND "  # noqa: S608
+            f"CAST(json_extract(data, '$.{field_name}') AS TEXT) IN ({marks}) ORDER BY rowid",
+            [ot.kind, *chunk],
+        )
+        out.extend((str(r["pk"]), json.loads(r["data"])) for r in rows)
+    return out
+
+
+def on_lead_deleted(store: Store, db: sqlite3.Connection, lead_ids: Iterable[int]) -> int:
+    """Delete every record that points at one of these (deleted) leads: custom object
+    records of lead-linked types (Marketo deletes them with their lead) and opportunity
+    roles (every ``model.objects.lead_links()`` type). Call inside the delete's
+    transaction, once per call with all the ids (one scan per linked type); returns the
+    number of records deleted."""
+    ids = list(lead_ids)
+    deleted = 0
+    if not ids:
+        return 0
+    for ot, field_name in lead_links():
+        for pk, _record in _linked_to_leads(db, ot, field_name, ids):
+            deleted += db.execute(
+                "DELETE FROM objects WHERE kind=? AND pk=?", (ot.kind, pk)
+            ).rowcount
+    return deleted
+
+
+def on_leads_merged(
+    store: Store,
+    db: sqlite3.Connection,
+    winner_id: int,
+    loser_ids: Iterable[int],
+    *,
+    now: str | None = None,
+) -> int:
+    """Re-point every record linked to a losing lead at the winner (every
+    ``model.objects.lead_links()`` type: lead-linked custom objects, opportunity roles).
+    A record whose dedupe key follows the lead (a role: opportunity + lead + role) and
+    would then duplicate one the winner already has is dropped instead. ``updatedAt``
+    becomes ``now`` (default: the store's clock). Call inside the merge's transaction;
+    returns the number of records moved."""
+    losers = [int(i) for i in loser_ids if int(i) != int(winner_id)]
+    if not losers:
+        return 0
+    stamp = now or store.now_ts()
+    moved = 0
+    for ot, field_name in lead_links():
+        for pk, record in _linked_to_leads(db, ot, field_name, losers):
+            record[field_name] = int(winner_id)
+            record["updatedAt"] = stamp
+            dkey = ot.dkey(record)
+            clash = db.execute(
+                "SELECT 1 FROM objects WHERE kind=? AND dkey=? AND pk<>?", (ot.kind, dkey, pk)
+            ).fetchone()
+            if clash:
+                db.execute("DELETE FROM objects WHERE kind=? AND pk=?", (ot.kind, pk))
+                continue
+            db.execute(
+                "UPDATE objects SET dkey=?, updatedAt=?, data=? WHERE kind=? AND pk=?",
+                (dkey, stamp, dumps(record), ot.kind, pk),
+            )
+            moved += 1
+    return moved
+
+
 # -- routes --------------------------------------------------------------------------
 
 
@@ -1033,6 +1136,73 @@ def _leads_by_company(store: Store) -> tuple[list[int], dict[str, list[int]]]:
         if row["ec"] is not None:
             by_company.setdefault(str(row["ec"]), []).append(int(row["id"]))
     return all_ids, by_company
+
+
+# The delete and merge seeder (order 60) picks leads older than this: a company linked
+# to a younger lead keeps it.
+_SAFE_FROM_SEEDED_DELETES = 15 * 86400
+
+
+@seeder(25)
+def seed_company_contacts(store: Store, spec: SeedSpec, rng: random.Random, now: float) -> None:
+    """Link every company no lead points at to one lead.
+
+    Marketo has no "list all companies" read: a company is found through the
+    ``externalCompanyId`` of a lead (or an opportunity or custom object) pointing at it,
+    so a company nothing points at would be invisible to every reader. Each such company
+    takes an unlinked lead (preferring leads young enough that the seeded deletes and
+    merges leave them alone), or, when none is left, one lead of the company with the most
+    leads. The lead becomes a contact of the company exactly as the lead seeder links one:
+    ``externalCompanyId``, the company-type fields mirrored from the company, an
+    ``sfdcContactId``, ``personType`` contact.
+    """
+    companies = sorted(store.objects(COMPANIES.kind), key=lambda c: c["id"])
+    lead_ids, by_company = _leads_by_company(store)
+    orphans = [
+        c for c in companies
+        if c.get("externalCompanyId") and str(c["externalCompanyId"]) not in by_company
+    ]
+    if not orphans or not lead_ids:
+        return
+    linked = {i for ids in by_company.values() for i in ids}
+    cutoff = format_ts(now - _SAFE_FROM_SEEDED_DELETES)
+    created = {
+        int(r["id"]): r["createdAt"] for r in store.iterate("SELECT id, createdAt FROM leads")
+    }
+    free = [i for i in lead_ids if i not in linked]
+    young = [i for i in free if created[i] >= cutoff]
+    old = [i for i in free if created[i] < cutoff]
+    rng.shuffle(young)
+    rng.shuffle(old)
+    pool = young + old
+
+    picks: list[tuple[int, dict[str, Any]]] = []
+    for company in orphans:
+        if pool:
+            lead_id = pool.pop(0)
+        else:
+            donor = max(sorted(by_company), key=lambda ec: len(by_company[ec]))
+            if len(by_company[donor]) < 2:
+                break  # fewer leads than companies: nothing left to share
+            lead_id = by_company[donor].pop()
+        by_company[str(company["externalCompanyId"])] = [lead_id]
+        picks.append((lead_id, company))
+
+    with store.transaction() as db:
+        for lead_id, company in picks:
+            row = db.execute("SELECT data FROM leads WHERE id=?", (lead_id,)).fetchone()
+            data = json.loads(row["data"])
+            data["externalCompanyId"] = company["externalCompanyId"]
+            for name, value in company_values(company).items():
+                if value is None:
+                    data.pop(name, None)
+                else:
+                    data[name] = value
+            if company.get("sfdcAccountId"):
+                data["sfdcAccountId"] = company["sfdcAccountId"]
+            data["sfdcContactId"] = "003" + "".join(rng.choices(_ALNUM, k=15))
+            data["personType"] = "contact"
+            db.execute("UPDATE leads SET data=? WHERE id=?", (dumps(data), lead_id))
 
 
 @seeder(30)

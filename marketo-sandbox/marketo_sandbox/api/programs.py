@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -32,6 +33,7 @@ from marketo_sandbox.app import Ctx, router
 from marketo_sandbox.envelope import ApiError
 from marketo_sandbox.model.objects import (
     CHANNELS,
+    ENGAGEMENT,
     NOT_IN_PROGRAM,
     NURTURE_CADENCES,
     NURTURE_TRACKS,
@@ -45,6 +47,7 @@ from marketo_sandbox.model.objects import (
     parse_datetime,
     program_member_field,
     program_member_searchable,
+    render_membership,
     render_program_member,
 )
 from marketo_sandbox.model.shared import KIND_PROGRAMS
@@ -79,6 +82,10 @@ def programs(store: Store) -> list[dict[str, Any]]:
 
 def program_channel(prog: dict[str, Any]) -> Channel:
     return CHANNELS[prog["channel"]]
+
+
+def is_engagement(prog: dict[str, Any]) -> bool:
+    return prog.get("type") == ENGAGEMENT
 
 
 def render_program(prog: dict[str, Any], *, full: bool = False) -> dict[str, Any]:
@@ -431,54 +438,67 @@ def new_member(
         "registrationLikelihood": None,
         "waitlistPriority": None,
     }
-    if prog["type"] == "Engagement":
+    if is_engagement(prog):
         data.update(trackName=NURTURE_TRACKS[0], nurtureCadence="norm")
     return data
 
 
-@router.route("/rest/v1/programs/<int:program_id>/members/status.json", ("POST",))
-def change_member_status(ctx: Ctx, program_id: int) -> dict[str, Any]:
-    prog = _require_program(ctx, program_id)
-    body = ctx.body()
-    status_name = body.get("statusName")
-    if not status_name:
-        raise ApiError("1003", "statusName cannot be blank")
-    items = _input_list(ctx)
+def change_status(
+    store: Store,
+    prog: dict[str, Any],
+    lead_ids: Sequence[int | None],
+    status_name: str,
+    *,
+    members_only: bool = False,
+) -> list[dict[str, Any]]:
+    """Move leads to ``status_name`` in ``prog`` by Marketo's progression rules.
+
+    One outcome per lead id, in order: ``{"leadId": id, "status": "created" | "updated"}``,
+    or a skip (:func:`envelope.skipped`, with ``leadId`` when there is one): 1003 no lead
+    id, 1004 no such lead, 1025 a status the program's channel does not have, 1037 already
+    in or past that status (siblings on one step may swap) or, with ``members_only``, not
+    a member. A new membership is an upsert (Change Status in Progression from "Not in
+    Program", plus Add to Nurture in an engagement program); every change writes a Change
+    Status in Progression activity. Runs in one transaction (joins the caller's).
+    """
     chan = program_channel(prog)
     target = chan.status(str(status_name))
-    lead_ids = [as_int(i.get("leadId")) if isinstance(i, dict) else None for i in items]
-    present = existing_lead_ids(ctx.store, [i for i in lead_ids if i is not None])
-    now = ctx.store.now_ts()
+    present = existing_lead_ids(store, [i for i in lead_ids if i is not None])
+    now = store.now_ts()
     results: list[dict[str, Any]] = []
-    with ctx.store.transaction() as db:
-        for seq, lead_id in enumerate(lead_ids):
+    with store.transaction() as db:
+        for lead_id in lead_ids:
             if lead_id is None:
-                results.append(envelope.skipped("1003", "leadId is required", seq=seq))
+                results.append(envelope.skipped("1003", "Lead id is required"))
                 continue
             if lead_id not in present:
-                results.append(envelope.skipped("1004", "Lead not found", seq=seq, leadId=lead_id))
+                results.append(envelope.skipped("1004", "Lead not found", leadId=lead_id))
                 continue
             if target is None or target is NOT_IN_PROGRAM:
                 results.append(envelope.skipped(
-                    "1025", f"Program status '{status_name}' not found", seq=seq, leadId=lead_id
+                    "1025", f"Program status '{status_name}' not found", leadId=lead_id
                 ))
                 continue
-            member = _membership(ctx.store, program_id, lead_id)
+            member = _membership(store, prog["id"], lead_id)
             if member is None:
-                member = new_member(ctx.store, prog, lead_id, target.name, now)
+                if members_only:
+                    results.append(envelope.skipped("1037", "Lead not in program",
+                                                    leadId=lead_id))
+                    continue
+                member = new_member(store, prog, lead_id, target.name, now)
                 _put_member(db, member)
-                _log(ctx.store, lead_id, status_change_activity(prog, member, NOT_IN_PROGRAM.name,
-                                                                 target.name))
-                if prog["type"] == "Engagement":
-                    _log(ctx.store, lead_id, nurture_activity(prog, member))
-                results.append({"seq": seq, "status": "created", "leadId": lead_id})
+                _log(store, lead_id, status_change_activity(prog, member, NOT_IN_PROGRAM.name,
+                                                             target.name))
+                if is_engagement(prog):
+                    _log(store, lead_id, nurture_activity(prog, member))
+                results.append({"leadId": lead_id, "status": "created"})
                 continue
             current = chan.status(member["statusName"])
             # Progression only moves forward; siblings on the same step may swap.
             if current is not None and (current.name == target.name or current.step > target.step):
                 results.append(envelope.skipped(
                     "1037", "Lead skipped because it is already in or past this status",
-                    seq=seq, leadId=lead_id,
+                    leadId=lead_id,
                 ))
                 continue
             old = member["statusName"]
@@ -489,8 +509,63 @@ def change_member_status(ctx: Ctx, program_id: int) -> dict[str, Any]:
                 member["reachedSuccessDate"] = now
             member["updatedAt"] = now
             _put_member(db, member)
-            _log(ctx.store, lead_id, status_change_activity(prog, member, old, target.name))
-            results.append({"seq": seq, "status": "updated", "leadId": lead_id})
+            _log(store, lead_id, status_change_activity(prog, member, old, target.name))
+            results.append({"leadId": lead_id, "status": "updated"})
+    return results
+
+
+def set_member_fields(store: Store, program_id: int, changes: dict[int, dict[str, Any]]) -> int:
+    """Write already coerced member field values (lead id -> {field: value}) onto existing
+    memberships of a program, as Sync Program Member Data does; a membership whose values
+    are already those is left alone. Returns the memberships changed."""
+    now = store.now_ts()
+    changed = 0
+    with store.transaction() as db:
+        for lead_id, values in changes.items():
+            member = _membership(store, program_id, lead_id)
+            if member is None or all(member.get(k) == v for k, v in values.items()):
+                continue
+            member.update(values)
+            member["updatedAt"] = now
+            _put_member(db, member)
+            changed += 1
+    return changed
+
+
+@router.route("/rest/v1/programs/<int:program_id>/members/status.json", ("POST",))
+def change_member_status(ctx: Ctx, program_id: int) -> dict[str, Any]:
+    prog = _require_program(ctx, program_id)
+    status_name = ctx.body().get("statusName")
+    if not status_name:
+        raise ApiError("1003", "statusName cannot be blank")
+    items = _input_list(ctx)
+    lead_ids = [as_int(i.get("leadId")) if isinstance(i, dict) else None for i in items]
+    outcomes = change_status(ctx.store, prog, lead_ids, str(status_name))
+    return envelope.ok([{"seq": seq, **outcome} for seq, outcome in enumerate(outcomes)])
+
+
+@router.route("/rest/v1/leads/programs/<int:program_id>/status.json", ("POST",))
+def change_lead_program_status(ctx: Ctx, program_id: int) -> dict[str, Any]:
+    """The superseded Change Lead Program Status: ``{"status", "input":[{"id"}]}``, only
+    for existing members (swagger: "Only existing members of the program may have their
+    status changed"), answering ``[{"id", "status"}]`` with the same progression rules."""
+    prog = _require_program(ctx, program_id)
+    status_name = ctx.body().get("status")
+    if not status_name:
+        raise ApiError("1003", "status cannot be blank")
+    items = _input_list(ctx)
+    lead_ids = [as_int(i.get("id")) if isinstance(i, dict) else None for i in items]
+    outcomes = change_status(ctx.store, prog, lead_ids, str(status_name), members_only=True)
+    results = []
+    for outcome in outcomes:
+        item: dict[str, Any] = {}
+        if outcome.get("leadId") is not None:
+            item["id"] = outcome["leadId"]
+        if outcome["status"] == "skipped":
+            item.update(status="skipped", reasons=outcome["reasons"])
+        else:
+            item["status"] = "updated"
+        results.append(item)
     return envelope.ok(results)
 
 
@@ -568,7 +643,7 @@ def delete_members(ctx: Ctx, program_id: int) -> dict[str, Any]:
 
 @router.route("/rest/v1/leads/programs/<int:program_id>.json", ("GET",))
 def leads_by_program(ctx: Ctx, program_id: int) -> dict[str, Any]:
-    _require_program(ctx, program_id)
+    engagement = is_engagement(_require_program(ctx, program_id))
     fields = lead_fields_arg(ctx)
     batch = ctx.batch_size()
     state = decode_page_token(ctx.arg("nextPageToken"), f"lp:{program_id}")
@@ -583,17 +658,8 @@ def leads_by_program(ctx: Ctx, program_id: int) -> dict[str, Any]:
     leads = lead_rows(ctx.store, [int(r["leadId"]) for r in rows])
     result = []
     for r in rows:
-        member = json.loads(r["data"])
         lead = render_lead(leads[int(r["leadId"])], fields)
-        lead["membership"] = {
-            "acquiredBy": bool(member.get("acquiredBy")),
-            "isExhausted": bool(member.get("isExhausted")),
-            "membershipDate": member.get("membershipDate"),
-            "nurtureCadence": member.get("nurtureCadence"),
-            "progressionStatus": member.get("statusName"),
-            "reachedSuccess": bool(member.get("reachedSuccess")),
-            "stream": member.get("trackName"),
-        }
+        lead["membership"] = render_membership(json.loads(r["data"]), engagement=engagement)
         result.append(lead)
     extra: dict[str, Any] = {}
     if more:

@@ -520,6 +520,24 @@ def render_program_member(data: dict[str, Any], fields: list[str] | None = None)
     return out
 
 
+def render_membership(data: dict[str, Any], *, engagement: bool) -> dict[str, Any]:
+    """A lead's ``membership`` object as the lead-database reads of membership return it
+    (Get Leads by Program; a lead's program memberships add ``id`` and ``updatedAt``).
+    Adobe: "If the parent program is an engagement program, membership also includes
+    stream, nurtureCadence": outside engagement programs the keys are absent, not null."""
+    out: dict[str, Any] = {
+        "acquiredBy": bool(data.get("acquiredBy")),
+        "isExhausted": bool(data.get("isExhausted")),
+        "membershipDate": data.get("membershipDate"),
+        "progressionStatus": data.get("statusName"),
+        "reachedSuccess": bool(data.get("reachedSuccess")),
+    }
+    if engagement:
+        out["nurtureCadence"] = data.get("nurtureCadence")
+        out["stream"] = data.get("trackName")
+    return out
+
+
 # -- channels and their progression statuses -----------------------------------------
 
 
@@ -669,6 +687,9 @@ CHANNELS: dict[str, Channel] = {
         ),
     )
 }
+
+# The program type whose members stream through tracks (nurture cadence, exhaustion).
+ENGAGEMENT = "Engagement"
 
 # Program type (as the asset API spells it) -> the channels a program of that type may use.
 PROGRAM_TYPES: dict[str, tuple[str, ...]] = {
