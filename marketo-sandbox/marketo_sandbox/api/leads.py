@@ -20,6 +20,7 @@ from random import Random
 from typing import Any
 
 from marketo_sandbox.api.control import ground_truth
+from marketo_sandbox.api.objects import on_lead_deleted, on_leads_merged
 from marketo_sandbox.app import Ctx, router
 from marketo_sandbox.config import SandboxConfig
 from marketo_sandbox.envelope import ApiError, ok, request_id, skipped
@@ -636,6 +637,8 @@ def _delete_many(
                 attributes={"Remove from CRM": False, **writer.api_attrs()},
             )
             results.append({"id": lead_id, "status": "deleted"})
+        # Marketo deletes the custom object records linked to a deleted lead.
+        on_lead_deleted(store, db, [r["id"] for r in results if r.get("status") == "deleted"])
     return results
 
 
@@ -797,6 +800,10 @@ def _merge_one(
         loser_id = int(loser["id"])
         _move_memberships(db, loser_id, winner_id, roles)
         db.execute("DELETE FROM leads WHERE id=?", (loser_id,))
+    # Records linked to a losing lead (custom objects, roles) follow it to the winner.
+    on_leads_merged(
+        writer.store, db, winner_id, [int(loser["id"]) for loser in losers], now=writer.now
+    )
     updated = winner != before
     if updated:
         winner["updatedAt"] = writer.now
