@@ -14,6 +14,7 @@ from types import TracebackType
 from typing import Any, BinaryIO
 
 import requests
+import urllib3
 
 from marketo_core.auth import TokenManager
 from marketo_core.errors import (
@@ -54,6 +55,9 @@ _DROP_ERRORS: tuple[type[BaseException], ...] = (
     http.client.IncompleteRead,
     ConnectionError,  # the builtin: resets and aborts raised straight from the socket
 )
+# Streamed answers shorter than this are read to check for an error envelope.
+_SNIFF_LIMIT = 65536
+_SNIFF_CHUNK = 8192
 
 
 class MarketoClient:
@@ -455,8 +459,8 @@ class MarketoClient:
         retry = _RetryState(self, endpoint)
         reauths = 0
         while True:
+            # The budget may itself call Marketo (stats/usage): never charge inside the gate.
             self.budget.charge()
-            self.limiter.acquire()
             token = self.auth.token()
             send_headers = {"User-Agent": self.user_agent, "Authorization": f"Bearer {token}"}
             if not stream:
@@ -465,6 +469,13 @@ class MarketoClient:
             _rewind(positions)
             resp: requests.Response | None = None
             with self.gate:
+                # The rate slot is taken once the call holds a concurrency slot and is
+                # recorded right before it is sent: Marketo counts a call when it arrives,
+                # so a start recorded before waiting at the gate would sit in our window
+                # earlier than in Marketo's and let later calls crowd the same 20 s.
+                # Waiting for the window while holding a slot cannot deadlock: the limiter
+                # waits only for time to pass.
+                self.limiter.acquire()
                 self._count_call()
                 try:
                     resp = self.session.request(
@@ -493,9 +504,25 @@ class MarketoClient:
             if stream:
                 if not _may_be_envelope(resp):
                     return resp
+                data, dropped = _read_small_body(resp)
+                if dropped is not None:
+                    if data.lstrip()[:1] not in (b"", b"{"):
+                        # Part of a file, cut short: the caller meets the drop where it
+                        # reads, after the bytes that did arrive (download() resumes
+                        # from there with Range).
+                        return resp
+                    # Nothing usable, or part of what may be an error envelope: ask again.
+                    resp.close()
+                    retry.again(
+                        None, f"{type(dropped).__name__}: {self.redactor(dropped)}",
+                        transport=True,
+                    )
+                    continue
+                if data.lstrip()[:1] != b"{":
+                    return resp
                 body = _json_or_none(resp)
                 if not _is_failure(body):
-                    return resp  # requests keeps the read body, so the caller can still read
+                    return resp  # the body read is replayed, so the caller can still read it
                 resp.close()
             else:
                 body = _json_or_none(resp)
@@ -655,14 +682,79 @@ def _first_error(body: Mapping[str, Any]) -> tuple[str, str]:
 
 def _may_be_envelope(resp: requests.Response) -> bool:
     """Whether a streamed answer could be an error envelope (file.json answers a token
-    problem with JSON, not always labelled as such). Error envelopes are tiny; a large
-    body is never pulled into memory to check."""
+    problem with JSON, not always labelled as such), judged from its headers. Error
+    envelopes are tiny; a large body is never pulled into memory to check."""
     length = _int_or_none(resp.headers.get("Content-Length"))
     if length is None:
         return "json" in resp.headers.get("Content-Type", "").lower()
-    if length >= 65536:
-        return False
-    return resp.content.lstrip()[:1] == b"{"
+    return length < _SNIFF_LIMIT
+
+
+def _read_small_body(resp: requests.Response) -> tuple[bytes, BaseException | None]:
+    """Read a streamed body that may be an envelope, WITHOUT taking it from the caller.
+
+    Returns the bytes that arrived and the drop that cut the body short (None when it
+    arrived whole). ``resp.raw`` is replaced by a replay of those bytes and then of that
+    failure, so whoever reads the response next (``iter_content``, ``content``, ``json()``)
+    sees what a first read of the wire would have shown, drop included: download() writes
+    the bytes that did arrive and resumes after them with Range.
+    """
+    raw = resp.raw
+    read_some = _reader(raw)
+    chunks: list[bytes] = []
+    failure: BaseException | None = None
+    try:
+        while chunk := read_some():
+            chunks.append(chunk)
+    except (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError) as exc:
+        failure = exc  # replayed below, where requests names it as it always would
+    data = b"".join(chunks)
+    resp.raw = _ReplayedBody(raw, data, failure)
+    try:
+        _ = resp.content
+    except _DROP_ERRORS as exc:
+        return data, exc
+    return data, None
+
+
+def _reader(raw: Any) -> Callable[[], bytes]:
+    if isinstance(raw, urllib3.response.HTTPResponse):
+        if hasattr(raw, "read1"):  # urllib3 >= 2.3: returns what arrived, so a drop loses none
+            return lambda: raw.read1(_SNIFF_CHUNK, decode_content=True)
+        return lambda: raw.read(_SNIFF_CHUNK, decode_content=True)
+    return lambda: raw.read(_SNIFF_CHUNK)
+
+
+class _ReplayedBody:
+    """Stands in for ``Response.raw`` once the body has been read: every ``stream()``
+    gives the same bytes again, then raises the same failure (if the connection dropped).
+    ``Response.iter_content`` turns that failure into the requests exception it always
+    raises for it."""
+
+    def __init__(self, raw: Any, data: bytes, failure: BaseException | None) -> None:
+        self._raw = raw
+        self._data = data
+        self._failure = failure
+
+    def stream(
+        self, amt: int | None = 65536, decode_content: bool | None = None
+    ) -> Iterator[bytes]:
+        step = amt if amt and amt > 0 else max(1, len(self._data))
+        for offset in range(0, len(self._data), step):
+            yield self._data[offset : offset + step]
+        if self._failure is not None:
+            raise self._failure
+
+    def close(self) -> None:
+        self._raw.close()
+
+    def release_conn(self) -> None:
+        release = getattr(self._raw, "release_conn", None)
+        if release is not None:
+            release()
+
+    def __getattr__(self, name: str) -> Any:  # headers, status, version, ...
+        return getattr(self._raw, name)
 
 
 def _json_or_none(resp: requests.Response) -> Any:
@@ -675,7 +767,7 @@ def _json_or_none(resp: requests.Response) -> Any:
 def _snippet(resp: requests.Response, redactor: Redactor, limit: int = 200) -> str:
     try:
         text = resp.text
-    except (requests.RequestException, ValueError):
+    except (requests.RequestException, http.client.HTTPException, OSError, ValueError):
         return ""
     text = " ".join(text.split())
     return redactor(text[:limit] + ("..." if len(text) > limit else ""))

@@ -70,7 +70,11 @@ class RateLimiter:
         self._blocked_until = 0.0
 
     def acquire(self) -> float:
-        """Block until a call may start; returns the seconds spent waiting."""
+        """Block until a call may start, record its start, and return the seconds waited.
+
+        Call it last, right before the request goes out (after the concurrency gate):
+        Marketo counts a call when it arrives, so the recorded start must be the send time.
+        """
         waited = 0.0
         while True:
             with self._lock:

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+import requests
 from core_helpers import SECRET, TOKEN, FakeTime
 from marketo_core import DownloadIntegrityError, MarketoAPIError, MarketoClient, MarketoHTTPError
 
@@ -31,6 +32,8 @@ class FileServer:
         self.drop_after: int | None = None
         self.drops_left = 0
         self.honor_range = True
+        self.payload = PAYLOAD
+        self.content_type = "text/csv"
         self.file_requests: list[dict[str, str | None]] = []
         self.lock = threading.Lock()
         owner = self
@@ -73,18 +76,19 @@ class FileServer:
             )
             drop = self.drops_left > 0
             self.drops_left -= 1 if drop else 0
+        payload = self.payload
         start = 0
         match = re.fullmatch(r"bytes=(\d+)-", range_header or "")
         if match and self.honor_range:
             start = int(match.group(1))
             handler.send_response(206)
             handler.send_header(
-                "Content-Range", f"bytes {start}-{len(PAYLOAD) - 1}/{len(PAYLOAD)}"
+                "Content-Range", f"bytes {start}-{len(payload) - 1}/{len(payload)}"
             )
         else:
             handler.send_response(200)
-        body = PAYLOAD[start:]
-        handler.send_header("Content-Type", "text/csv")
+        body = payload[start:]
+        handler.send_header("Content-Type", self.content_type)
         handler.send_header("Content-Length", str(len(body)))
         handler.end_headers()
         if drop and self.drop_after is not None:
@@ -196,3 +200,77 @@ def test_download_404_is_an_http_error_with_status(
     with pytest.raises(MarketoHTTPError) as info:
         live_client.download("/bulk/v1/leads/export/unknown/file.json", io.BytesIO())
     assert info.value.status == 404
+
+
+# Under 64 KB the client reads the whole body to check for an error envelope before
+# handing the response over; a drop during that read must still resume with Range.
+SMALL = PAYLOAD[:30_000]
+
+
+def test_a_small_file_dropped_while_checked_for_an_envelope_resumes_with_range(
+    file_server: FileServer, live_client: MarketoClient, fake_time: FakeTime
+) -> None:
+    file_server.payload = SMALL
+    file_server.drop_after = 10_000
+    file_server.drops_left = 1
+    out = io.BytesIO()
+    written = live_client.download(
+        FILE_PATH, out, expected_size=len(SMALL),
+        expected_checksum="sha256:" + hashlib.sha256(SMALL).hexdigest(),
+    )
+    assert written == len(SMALL)
+    assert out.getvalue() == SMALL
+    # No byte that arrived is fetched twice.
+    assert [r["range"] for r in file_server.file_requests] == [None, "bytes=10000-"]
+    assert len(fake_time.sleeps) == 1
+
+
+def test_a_small_file_dropped_twice_and_restarted_by_the_server(
+    file_server: FileServer, live_client: MarketoClient
+) -> None:
+    file_server.payload = SMALL
+    file_server.drop_after = 7_000
+    file_server.drops_left = 2
+    file_server.honor_range = False
+    out = io.BytesIO()
+    assert live_client.download(FILE_PATH, out, expected_size=len(SMALL)) == len(SMALL)
+    assert out.getvalue() == SMALL
+    assert [r["range"] for r in file_server.file_requests] == [None, "bytes=7000-", "bytes=7000-"]
+
+
+def test_a_stream_cut_during_the_envelope_check_reaches_the_reader_as_a_drop(
+    file_server: FileServer, live_client: MarketoClient
+) -> None:
+    # open_stream callers see a small file exactly as they see a large one: the bytes that
+    # arrived, then the drop, wherever they read it.
+    file_server.payload = SMALL
+    file_server.drop_after = 10_000
+    file_server.drops_left = 1
+    resp = live_client.open_stream("GET", FILE_PATH)
+    got = bytearray()
+
+    def read_all() -> None:
+        for chunk in resp.iter_content(4096):
+            got.extend(chunk)
+
+    with pytest.raises(requests.exceptions.ChunkedEncodingError):
+        read_all()
+    resp.close()
+    assert bytes(got) == SMALL[:10_000]
+
+
+def test_a_possible_envelope_cut_short_is_asked_for_again_whole(
+    file_server: FileServer, live_client: MarketoClient, fake_time: FakeTime
+) -> None:
+    # Part of something that starts like JSON could be an error envelope: never hand it
+    # over as file bytes; send the request again.
+    body = json.dumps({"requestId": "x#1", "success": True, "pad": "p" * 5000}).encode()
+    file_server.payload = body
+    file_server.content_type = "application/json"
+    file_server.drop_after = 100
+    file_server.drops_left = 1
+    out = io.BytesIO()
+    assert live_client.download(FILE_PATH, out, expected_size=len(body)) == len(body)
+    assert out.getvalue() == body
+    assert [r["range"] for r in file_server.file_requests] == [None, None]
+    assert len(fake_time.sleeps) == 1

@@ -7,9 +7,10 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
-from core_helpers import FakeTime
+from core_helpers import BASE, FakeTime, envelope
 from marketo_core import (
     CallBudgetExhausted,
     ConcurrencyGate,
@@ -80,6 +81,88 @@ def test_penalize_holds_every_caller_back(fake_time: FakeTime) -> None:
     limiter.penalize(20.0)
     limiter.acquire()
     assert fake_time.monotonic() - start == pytest.approx(20.0)
+
+
+def test_rate_window_matches_arrivals_when_threads_outnumber_the_gate(
+    make_client: Callable[..., MarketoClient], requests_mock: Any, fake_time: FakeTime
+) -> None:
+    # Four threads share ONE concurrency slot and each call holds it 1 s. Marketo counts a
+    # call when it arrives, so a start recorded before a thread waited at the gate would
+    # let the real arrivals crowd a window. The limiter must record at send time.
+    window, limit = 10.0, 3
+    arrivals: list[float] = []
+    lock = threading.Lock()
+
+    def answer(request: Any, context: Any) -> dict[str, Any]:
+        arrived = fake_time.monotonic()
+        with lock:
+            arrivals.append(arrived)
+            first = len(arrivals) == 1
+        if first:
+            # Let the other threads line up behind the first call (in real time) before
+            # it finishes, so that a limiter that records starts before the gate shows it.
+            deadline = time.monotonic() + 0.5
+            while client.limiter.recent_calls < limit and time.monotonic() < deadline:
+                time.sleep(0.01)
+        fake_time.sleep(1.0)  # the call's latency, spent holding the only slot
+        return envelope([])
+
+    requests_mock.get(f"{BASE}/rest/v1/activities/types.json", json=answer)
+    client = make_client(
+        max_concurrency=1,
+        rate_limit_calls=limit,
+        rate_limit_window=window,
+        rate_limit_headroom=0,
+    )
+    begin = threading.Barrier(4)
+    failures: list[BaseException] = []
+
+    def worker() -> None:
+        begin.wait()
+        try:
+            for _ in range(3):
+                client.get("/rest/v1/activities/types.json")
+        except BaseException as exc:  # surfaced by the assertion below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert not failures, failures
+    assert max_in_any_window(arrivals, window) <= limit
+    # ...and no slower than the window demands: three calls, then wait for the first to
+    # leave the window, and so on.
+    start = min(arrivals)
+    assert [t - start for t in sorted(arrivals)] == [
+        0, 1, 2, 10, 11, 12, 20, 21, 22, 30, 31, 32,
+    ]
+    assert client.limiter.recent_calls == limit
+    assert client.gate.in_flight == 0
+
+
+def test_usage_reads_for_the_daily_budget_do_not_deadlock_a_single_slot(
+    make_client: Callable[..., MarketoClient], requests_mock: Any
+) -> None:
+    # The budget reads stats/usage through the client itself: it must charge (and so
+    # maybe call Marketo) before taking the concurrency slot, never while holding it.
+    usage = requests_mock.get(
+        f"{BASE}/rest/v1/stats/usage.json", json=envelope([{"date": "2026-01-01", "total": 3}])
+    )
+    requests_mock.get(f"{BASE}/rest/v1/activities/types.json", json=envelope([]))
+    client = make_client(max_concurrency=1, max_daily_calls=100)
+    result: list[dict[str, Any]] = []
+    thread = threading.Thread(
+        target=lambda: result.append(client.get("/rest/v1/activities/types.json")),
+        daemon=True,
+    )
+    thread.start()
+    thread.join(10)
+    assert not thread.is_alive(), "deadlocked on the concurrency gate"
+    assert result[0]["success"] is True
+    assert usage.call_count == 1
 
 
 @pytest.mark.parametrize(("calls", "headroom"), [(10, 10), (5, 9)])
