@@ -1,0 +1,1 @@
+"""tap-marketo-crm: a Singer tap for Adobe Marketo Engage."""

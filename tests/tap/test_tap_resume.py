@@ -1,0 +1,110 @@
+"""In-flight export jobs survive the run: a run killed while a lead export is pending is
+rerun with its last state and reuses the SAME exportId; nothing is skipped."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from marketo_sandbox.testing import SandboxControl
+from tap_helpers import diff_records, normalize, parse_messages, select_only, write_args
+
+
+def _pending_lead_export(
+    proc: subprocess.Popen[str], sandbox: SandboxControl, deadline: float
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Read the tap's stdout; once two windows are done, make Marketo's queue slow; return
+    the first STATE holding a queued lead export, and the records read until then."""
+    assert proc.stdout is not None
+    records = []
+    slowed = False
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        message = json.loads(line)
+        if message["type"] == "RECORD":
+            records.append(message["record"])
+        if message["type"] != "STATE":
+            continue
+        leads = message["value"].get("bookmarks", {}).get("leads", {})
+        job = leads.get("export_job")
+        if not slowed and leads.get("replication_key_value") and records:
+            sandbox.configure(export_queued_seconds=3600)
+            slowed = True
+        elif slowed and job and job.get("exportId") and job.get("status") == "Queued":
+            return message["value"], records
+    raise AssertionError("the tap never reported a queued lead export")
+
+
+def test_a_run_killed_during_a_pending_lead_export_resumes_the_same_export_id(
+    fast_sandbox: SandboxControl,
+    config: dict[str, Any],
+    catalog: dict[str, Any],
+    tmp_path: Path,
+) -> None:
+    leads_only = select_only(catalog, "leads")
+    config = {**config, "bulk_poll_interval_seconds": 0.2}
+    fast_sandbox.reset_calls()
+    args = write_args(tmp_path / "first", config, leads_only, None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tap_marketo_crm", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
+    try:
+        state, first_records = _pending_lead_export(proc, fast_sandbox, time.monotonic() + 60)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == -signal.SIGKILL
+    assert first_records, "the killed run should have emitted its first windows"
+    export_id = state["bookmarks"]["leads"]["export_job"]["exportId"]
+    creates_before = fast_sandbox.calls()["endpoints"]["POST /bulk/v1/leads/export/create.json"]
+
+    # Marketo finishes the job while nobody is watching; the rerun gets the last STATE.
+    fast_sandbox.configure(export_queued_seconds=0)
+    proc2 = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tap_marketo_crm",
+            *write_args(tmp_path / "second", config, leads_only, state),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
+    assert proc2.returncode == 0, proc2.stderr[-2000:]
+    assert f"resuming export {export_id}" in proc2.stderr
+    jobs = {j["exportId"]: j for j in fast_sandbox.objects("export_jobs")}
+    assert jobs[export_id]["status"] == "Completed"
+    calls = fast_sandbox.calls()
+    # The resumed job's file was read, not exported again: the rerun creates one job per
+    # LATER window only. Bookmarks it emits: the one it started from, the resumed
+    # window's end, then one per new window.
+    bookmarks = {
+        m["value"]["bookmarks"]["leads"].get("replication_key_value")
+        for m in parse_messages(proc2.stdout)
+        if m["type"] == "STATE"
+    }
+    new_jobs = calls["endpoints"]["POST /bulk/v1/leads/export/create.json"] - creates_before
+    assert new_jobs == len(bookmarks) - 2
+
+    second_records = [m["record"] for m in parse_messages(proc2.stdout) if m["type"] == "RECORD"]
+    schema = next(e for e in catalog["streams"] if e["tap_stream_id"] == "leads")["schema"]
+    truth = [normalize(r, schema) for r in fast_sandbox.objects("leads")]
+    union = [r for r in first_records + second_records if not r.get("_sdc_deleted_at")]
+    assert not diff_records(union, truth, ["id"])
