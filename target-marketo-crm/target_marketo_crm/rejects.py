@@ -25,6 +25,8 @@ FIELD_NOT_FOUND = "1006"
 MULTIPLE_LEADS = "1007"
 LEAD_NOT_FOUND = "1004"
 NOT_FOUND = "1013"
+# Not Marketo's: a record that breaks its stream's SCHEMA message.
+SCHEMA_VIOLATION = "SCHEMA"
 # Not Marketo's: a record whose shape the target cannot turn into any request.
 UNUSABLE_RECORD = "unusable_record"
 BULK_IMPORT_FAILURE = "bulk_import_failure"

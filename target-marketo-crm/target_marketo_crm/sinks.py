@@ -13,6 +13,7 @@ import typing as t
 from dataclasses import dataclass, field
 from typing import Any
 
+from singer_sdk.exceptions import InvalidRecord
 from singer_sdk.sinks import BatchSink
 
 from target_marketo_crm.catalog import Catalog, Description
@@ -26,6 +27,7 @@ from target_marketo_crm.planner import Item, make_key
 from target_marketo_crm.rejects import (
     FIELD_NOT_FOUND,
     MISSING_KEY,
+    SCHEMA_VIOLATION,
     UNUSABLE_RECORD,
     RejectLog,
     json_default,
@@ -120,6 +122,10 @@ class RecordMapper:
 
     def is_delete(self, record: dict[str, Any]) -> bool:
         return self._prepare(record)[1]
+
+    def key_of(self, record: dict[str, Any]) -> dict[str, Any]:
+        """The key fields of a record as it came in (renamed), for the reject file."""
+        return self.best_key(self._prepare(record)[0])
 
     def best_key(self, fields: dict[str, Any]) -> dict[str, Any]:
         """The key fields a record has, for the reject file, when it has no full key."""
@@ -396,8 +402,31 @@ def _tokens(value: Any) -> list[list[str]]:
     return sorted(pairs)
 
 
+def schema_problems(error: InvalidRecord, validator: Any) -> str:
+    """Every way a record breaks its stream's schema, each naming its field."""
+    found: list[Any] = []
+    checker = getattr(validator, "validator", None)  # the SDK's jsonschema validator
+    if checker is not None and hasattr(checker, "iter_errors") and error.record is not None:
+        found = sorted(checker.iter_errors(error.record),
+                       key=lambda e: [str(p) for p in e.absolute_path])
+    if not found and error.__cause__ is not None:
+        found = [error.__cause__]
+    parts = []
+    for problem in found:
+        path = [str(p) for p in getattr(problem, "absolute_path", ())]
+        where = f"Field '{'.'.join(path)}'" if path else "Record"
+        parts.append(f"{where}: {getattr(problem, 'message', problem)}")
+    detail = "; ".join(parts) or error.error_message
+    return f"{detail} (violates the stream's schema)"
+
+
 class CRMSink(BatchSink):
-    """Buffers one stream's records as validated Items; writes happen at the drain."""
+    """Buffers one stream's records as validated Items; writes happen at the drain.
+
+    A record that breaks its stream's SCHEMA or lacks a declared key property is a
+    reject (stream, key, code, message, record), not the end of the run: the SDK's checks
+    are overridden to leave a verdict that ``process_record`` reports.
+    """
 
     def __init__(
         self,
@@ -413,6 +442,8 @@ class CRMSink(BatchSink):
             self.binding, target.catalog, target.mapper_settings, logger=self.logger
         )
         self.rejects: RejectLog = target.rejects
+        # The verdict of the SDK-side checks on the record being processed (code, message).
+        self._verdict: tuple[str, str] | None = None
 
     # The SDK strips every _sdc_* field unless add_record_metadata is on; the delete
     # marker must survive, whatever that setting says.
@@ -428,11 +459,46 @@ class CRMSink(BatchSink):
         if deleted_at is not None:
             record[SDC_DELETED_AT] = deleted_at
 
+    # The SDK runs these two on every record before ``process_record`` and raises on a
+    # bad one, which would end the run; here they leave a verdict instead.
+    def _validate_and_parse(self, record: dict) -> dict:
+        self._verdict = None
+        if self._validator is not None:
+            try:
+                self._validator.validate(record)
+            except InvalidRecord as error:
+                self._verdict = (SCHEMA_VIOLATION, schema_problems(error, self._validator))
+                return record
+        try:
+            self._parse_timestamps_in_record(
+                record=record, schema=self.schema, treatment=self.datetime_error_treatment
+            )
+        except ValueError as error:
+            self._verdict = (SCHEMA_VIOLATION, f"{error} (violates the stream's schema)")
+        return record
+
+    def _singer_validate_message(self, record: dict) -> None:
+        if self._verdict is not None:
+            return
+        missing = [name for name in self.key_properties if name not in record]
+        if missing:
+            what = ", ".join(f"'{name}'" for name in missing)
+            self._verdict = (
+                MISSING_KEY,
+                f"Value for required field {what} not specified (key_properties of stream "
+                f"{self.stream_name!r})",
+            )
+
     def process_record(self, record: dict, context: dict) -> None:
         original = dict(record)
+        verdict, self._verdict = self._verdict, None
         try:
+            if verdict is not None:
+                raise Rejected(*verdict)
             item = self.mapper.to_item(dict(record))
         except Rejected as rejected:
+            if rejected.key is None:
+                rejected.key = self.mapper.key_of(original)
             self.rejects.add(
                 stream=self.stream_name, object_name=self.mapper.kind.name,
                 op="delete" if self.mapper.is_delete(original) else "upsert",

@@ -10,18 +10,27 @@ writes completed, so a checkpoint never covers a record not yet in Marketo.
 from __future__ import annotations
 
 import json
+import sys
 import typing as t
 from functools import cached_property
 
 from marketo_core.client import MarketoClient
+from marketo_core.errors import MarketoError
 from singer_sdk import typing as th
+from singer_sdk.exceptions import ConfigValidationError, SingerSDKError
+from singer_sdk.io_base import SingerReader
+from singer_sdk.singerlib.exceptions import InvalidInputLine, SingerError
+from singer_sdk.singerlib.json import deserialize_json
 from singer_sdk.target_base import Target
 
-from target_marketo_crm.catalog import Catalog
+from target_marketo_crm.catalog import Catalog, UnknownObjectError
 from target_marketo_crm.objects import (
     ACTIONS,
+    COMPANIES,
+    CUSTOM_PREFIX,
     DEFAULT_ACTION,
     MAX_RECORDS_PER_CALL,
+    STANDARD_KINDS,
     normalize_object_name,
     object_for_stream,
 )
@@ -44,6 +53,49 @@ class UnmappedStreamError(ValueError):
     """A stream with no Marketo object: not a default name and not in ``stream_objects``."""
 
 
+# Errors that end a run for a reason the user can act on (credentials, settings, input,
+# Marketo refusing, the reject threshold): one ERROR line says why; the traceback is only
+# logged at DEBUG. Anything else is a bug of ours and keeps its traceback.
+FATAL_ERRORS: tuple[type[BaseException], ...] = (
+    RejectThresholdExceeded, UnmappedStreamError, UnknownObjectError, MarketoError,
+    SingerSDKError, SingerError, OSError,
+)
+
+_URL_PATTERN = r"^https?://[^/\s]+"
+# Characters of a bad input line an error message shows.
+_SHOWN_CHARS = 1000
+
+
+def known_object_name(name: str) -> bool:
+    """Whether a setting's object name names a Marketo object the target can write
+    (a custom object's apiName is only checked against describe at run time)."""
+    normalized = normalize_object_name(name)
+    if normalized in STANDARD_KINDS:
+        return True
+    return normalized.startswith(CUSTOM_PREFIX) and len(normalized) > len(CUSTOM_PREFIX)
+
+
+class CRMReader(SingerReader):
+    """The SDK's reader, without its traceback for a line that is not JSON: the error
+    says which line (cut at ``_SHOWN_CHARS``) and what is wrong with it."""
+
+    def deserialize_json(self, line: str) -> dict:
+        try:
+            return deserialize_json(line)
+        except json.JSONDecodeError as exc:
+            shown = line.strip()
+            if len(shown) > _SHOWN_CHARS:
+                shown = f"{shown[:_SHOWN_CHARS]}... ({len(shown)} characters)"
+            raise InvalidInputLine(
+                f"Unable to parse line as JSON ({exc.msg}, character {exc.pos}): {shown}"
+            ) from exc
+
+
+def _one_line(error: BaseException) -> str:
+    text = str(error).strip() or type(error).__name__
+    return " | ".join(part.strip() for part in text.splitlines() if part.strip())
+
+
 _STREAM_OBJECT = th.ObjectType(
     th.Property(
         "object", th.StringType, required=True,
@@ -52,7 +104,7 @@ _STREAM_OBJECT = th.ObjectType(
         "customobjects/<apiName>.",
     ),
     th.Property(
-        "fields", th.ObjectType(additional_properties=th.StringType),
+        "fields", th.ObjectType(additional_properties=th.StringType(nullable=True)),
         description="Renames, source field -> Marketo field (e.g. {\"Id\": "
         "\"externalCompanyId\"}); map a field to null to drop it.",
     ),
@@ -60,6 +112,8 @@ _STREAM_OBJECT = th.ObjectType(
                 description="Overrides `actions` for this stream."),
     th.Property("delete_flag_field", th.StringType,
                 description="Overrides `delete_flag_field` for this stream."),
+    # A misspelt key ("field", "actions") would otherwise be ignored without a word.
+    additional_properties=False,
 )
 
 
@@ -68,17 +122,18 @@ class TargetMarketoCRM(Target):
 
     name = "target-marketo-crm"
     default_sink_class = CRMSink
+    message_reader_class = CRMReader
 
     config_jsonschema = th.PropertiesList(
-        th.Property("endpoint", th.StringType, required=True,
+        th.Property("endpoint", th.StringType(pattern=_URL_PATTERN), required=True,
                     description="REST base URL, https://<munchkin-id>.mktorest.com."),
-        th.Property("identity", th.StringType,
+        th.Property("identity", th.StringType(pattern=_URL_PATTERN),
                     description="Identity URL; default <endpoint>/identity."),
         th.Property("client_id", th.StringType, required=True,
                     description="Client id of the Marketo API-only user's LaunchPoint service."),
         th.Property("client_secret", th.StringType, required=True, secret=True,
                     description="Client secret of that service (never logged)."),
-        th.Property("lookup_field", th.StringType, default="email",
+        th.Property("lookup_field", th.StringType(min_length=1), default="email",
                     description="Lead dedupe field (Marketo's lookupField). Adobe recommends "
                     "a custom field holding the CRM id, so an email change cannot create a "
                     "duplicate. Also how roles, memberships and campaign requests name their "
@@ -115,14 +170,15 @@ class TargetMarketoCRM(Target):
                     description="Exit non-zero at the end of a run whose rejects exceed "
                     "`max_reject_share` (by default: any reject). Everything else is "
                     "written first."),
-        th.Property("max_reject_share", th.NumberType, default=0.0,
+        th.Property("max_reject_share", th.NumberType(minimum=0, maximum=1), default=0.0,
                     description="Share of records (0..1) that may be rejected before "
                     "`fail_on_rejects` fails the run."),
-        th.Property("bulk_import_threshold", th.IntegerType, default=10_000,
+        th.Property("bulk_import_threshold", th.IntegerType(minimum=0), default=10_000,
                     description="Lead upserts in one drain at or above this count go through "
                     "bulk lead import (CSV files of <= 10 MB) instead of REST; 0 disables. "
                     "Only for the createOrUpdate action."),
-        th.Property("bulk_import_poll_seconds", th.NumberType, default=5.0,
+        th.Property("bulk_import_poll_seconds", th.NumberType(exclusive_minimum=0),
+                    default=5.0,
                     description="Longest wait between bulk import status polls."),
         th.Property("cascade_deletes", th.BooleanType, default=True,
                     description="Before deleting an opportunity, delete its remaining roles; "
@@ -131,21 +187,24 @@ class TargetMarketoCRM(Target):
         th.Property("dry_run", th.BooleanType, default=False,
                     description="Validate, map and plan (calls per object and action, "
                     "logged) without writing anything."),
-        th.Property("max_concurrency", th.IntegerType, default=5,
+        th.Property("max_concurrency", th.IntegerType(minimum=1, maximum=10), default=5,
                     description="Requests in flight (Marketo allows 10 per instance across "
                     "all integrations; Adobe advises <= 5)."),
-        th.Property("max_daily_calls", th.IntegerType,
+        th.Property("max_daily_calls", th.IntegerType(minimum=1),
                     description="Stop cleanly before the instance's calls today (all "
                     "integrations) exceed this."),
-        th.Property("rate_limit_calls", th.IntegerType, default=100,
+        th.Property("rate_limit_calls", th.IntegerType(minimum=1), default=100,
                     description="Marketo's rate limit: calls per window (per instance)."),
-        th.Property("rate_limit_window_seconds", th.NumberType, default=20.0,
+        th.Property("rate_limit_window_seconds", th.NumberType(exclusive_minimum=0),
+                    default=20.0,
                     description="Marketo's rate window in seconds."),
-        th.Property("rate_limit_headroom", th.IntegerType, default=10,
+        th.Property("rate_limit_headroom", th.IntegerType(minimum=0), default=10,
                     description="Calls per window left to other integrations."),
-        th.Property("records_per_call", th.IntegerType, default=MAX_RECORDS_PER_CALL,
+        th.Property("records_per_call",
+                    th.IntegerType(minimum=1, maximum=MAX_RECORDS_PER_CALL),
+                    default=MAX_RECORDS_PER_CALL,
                     description="Records per REST write (Marketo's maximum is 300)."),
-        th.Property("max_buffer_records", th.IntegerType, default=50_000,
+        th.Property("max_buffer_records", th.IntegerType(minimum=1), default=50_000,
                     description="Buffered records (all streams) that trigger a drain. Order "
                     "is guaranteed within a drain: a parent arriving after its children "
                     "beyond this distance is written in a later drain."),
@@ -156,7 +215,69 @@ class TargetMarketoCRM(Target):
         self.records_seen = 0
         self.dry_run_report: dict[str, t.Any] = {}
 
+    @classmethod
+    def invoke(cls, *args: t.Any, **kwargs: t.Any) -> None:  # type: ignore[override]
+        """The CLI run: a fatal error ends it with one clear ERROR line and exit 1.
+
+        Bad settings take the SDK's own path (one line per invalid setting, then "Config
+        validation failed", exit 1). The traceback of a fatal error is logged at DEBUG only.
+        """
+        try:
+            super().invoke(*args, **kwargs)
+        except ConfigValidationError:
+            raise
+        except FATAL_ERRORS as error:
+            cls.logger.debug("Traceback of the fatal error below", exc_info=True)
+            cls.logger.error("%s failed: %s", cls.name, _one_line(error))
+            sys.exit(1)
+
     # --- settings ---------------------------------------------------------------------------
+
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        """The JSON schema's checks (types, enums, ranges), then what a schema cannot say:
+        object names in ``actions`` and ``stream_objects``, and settings that contradict
+        each other. Each error names its setting."""
+        errors = super()._validate_config(raise_errors=raise_errors)
+        if errors:
+            return errors
+        errors = self._setting_errors()
+        if errors and raise_errors:
+            raise ConfigValidationError(
+                "Config validation failed", errors=errors, schema=self.config_jsonschema
+            )
+        for error in errors:
+            self.logger.warning("Invalid setting: %s", error)
+        return errors
+
+    def _setting_errors(self) -> list[str]:
+        cfg = self.config
+        errors: list[str] = []
+        known = ("salespersons, companies, leads, opportunities, opportunity_roles, "
+                 "program_members, list_members, campaign_requests or customobjects/<apiName>")
+        for name in (cfg.get("actions") or {}):
+            if not known_object_name(str(name)):
+                errors.append(f"{name!r} is not a Marketo object ({known}) in "
+                              "config['actions']")
+        for stream, binding in (cfg.get("stream_objects") or {}).items():
+            object_name = str((binding or {}).get("object") or "")
+            if not known_object_name(object_name):
+                errors.append(f"{object_name!r} is not a Marketo object ({known}) in "
+                              f"config['stream_objects'][{stream!r}]['object']")
+        calls, headroom = self._rate_limit_calls, self._rate_limit_headroom
+        if headroom >= calls:
+            errors.append(f"{headroom} leaves no calls per window to this target "
+                          f"(rate_limit_calls is {calls}) in config['rate_limit_headroom']")
+        return errors
+
+    @property
+    def _rate_limit_calls(self) -> int:
+        value = self.config.get("rate_limit_calls")
+        return 100 if value is None else int(value)
+
+    @property
+    def _rate_limit_headroom(self) -> int:
+        value = self.config.get("rate_limit_headroom")
+        return 10 if value is None else int(value)
 
     @property
     def lookup_field(self) -> str:
@@ -212,9 +333,9 @@ class TargetMarketoCRM(Target):
             cfg["endpoint"], cfg["client_id"], cfg["client_secret"],
             identity=cfg.get("identity"),
             max_concurrency=int(cfg.get("max_concurrency") or 5),
-            rate_limit_calls=int(cfg.get("rate_limit_calls") or 100),
+            rate_limit_calls=self._rate_limit_calls,
             rate_limit_window=float(cfg.get("rate_limit_window_seconds") or 20.0),
-            rate_limit_headroom=int(cfg.get("rate_limit_headroom", 10)),
+            rate_limit_headroom=self._rate_limit_headroom,
             max_daily_calls=cfg.get("max_daily_calls"),
             user_agent="target-marketo-crm",
             logger=self.logger.getChild("client"),
@@ -250,6 +371,7 @@ class TargetMarketoCRM(Target):
             max_concurrency=int(cfg.get("max_concurrency") or 5),
             batch_size=max(1, min(MAX_RECORDS_PER_CALL,
                                   int(cfg.get("records_per_call") or MAX_RECORDS_PER_CALL))),
+            company_action=self.action_for(COMPANIES.name),
         )
         return Writer(self.client, self.catalog, self.rejects, settings,
                       logger=self.logger.getChild("writer"))

@@ -28,6 +28,8 @@ from target_marketo_crm.bulk_import import BulkLeadImporter
 from target_marketo_crm.catalog import Catalog
 from target_marketo_crm.lead_ids import AMBIGUOUS, LeadResolver
 from target_marketo_crm.objects import (
+    COMPANIES,
+    DEFAULT_ACTION,
     LEADS,
     MAX_BODY_BYTES,
     MAX_CAMPAIGN_LEADS_PER_CALL,
@@ -63,6 +65,8 @@ UNCHANGED_ON_CREATE_ONLY = frozenset({"1005", "1017"})
 UNCHANGED_STATUS = frozenset({"1037"})
 # Lead sync refusing company-type fields of a lead Marketo already links to a company.
 COMPANY_UPDATE_NOT_ALLOWED = "1021"
+# Resends of a lead refused with 1021, each taking out the field Marketo named.
+LINKED_LEAD_ROUNDS = 2
 # Record-level "object in use (retry later)".
 RETRY_LATER = "1022"
 # Marketo says "retry later"; once is enough to tell a passing lock from a parent that
@@ -85,6 +89,8 @@ class WriterSettings:
     cascade_deletes: bool = True
     max_concurrency: int = 5
     batch_size: int = MAX_RECORDS_PER_CALL
+    # The action for company records a lead's company-type fields are routed to.
+    company_action: str = DEFAULT_ACTION
 
 
 @dataclass
@@ -371,36 +377,85 @@ class Writer:
         return calls
 
     def _resend_linked_leads(self) -> None:
-        """Leads Marketo refused with 1021: already linked to a company in Marketo while
-        the record does not say which (so the planner could not route its company-type
-        fields). Those fields belong to the company record and the lead's copy may be
-        stale, so they are dropped, reported as a warning, and the rest is written."""
-        with self._lock:
-            pending, self._linked_leads = self._linked_leads, []
-        if not pending:
+        """Leads Marketo refused with 1021 ("company update not allowed"): the record
+        carries company-type fields of a lead linked to a company. They are taken out and
+        the rest of the lead is sent again.
+
+        - The record names its company (``externalCompanyId``): the planner routed the
+          company-type fields describe knows, so Marketo refused one it does not list
+          as such. Those fields go to that company record (values only, never nulls,
+          as the planner does), then the lead is resent; nothing is lost.
+        - The lead is linked in Marketo but the record does not say to which company:
+          the fields are dropped (the lead's copy may be stale) and reported as a
+          warning.
+
+        A field named in Marketo's message is taken out too, so a describe that misses
+        one cannot make the resend fail the same way; a lead refused again after
+        ``LINKED_LEAD_ROUNDS`` resends, or with nothing left to take out, is a reject.
+        """
+        lookup = self.settings.lookup_field
+        for attempt in range(LINKED_LEAD_ROUNDS + 1):
+            with self._lock:
+                pending, self._linked_leads = self._linked_leads, []
+            if not pending:
+                return
+            company_fields = self.catalog.company_type_fields()
+            resend: dict[int, tuple[Call, list[Item]]] = {}
+            to_company: dict[Any, Item] = {}
+            for call, item, message in pending:
+                refused = set(company_fields)
+                named = _FIELD_IN_MESSAGE.search(message)
+                if named:
+                    refused.add(named.group(1))
+                refused -= {lookup, "externalCompanyId"}
+                dropped = sorted(k for k in item.fields if k in refused)
+                if not dropped or attempt == LINKED_LEAD_ROUNDS:
+                    self._reject(item, COMPANY_UPDATE_NOT_ALLOWED, message)
+                    continue
+                moved = {k: item.fields[k] for k in dropped if item.fields[k] is not None}
+                item.fields = {k: v for k, v in item.fields.items() if k not in refused}
+                company_id = item.fields.get("externalCompanyId")
+                if company_id is not None and company_id != "":
+                    if moved:
+                        self._company_item(to_company, item, company_id, moved)
+                    self.log.info(
+                        "Lead %s: Marketo refused %s through lead sync (1021); written to "
+                        "company %s instead", item.key_dict(), ", ".join(dropped), company_id,
+                    )
+                else:
+                    self.rejects.add(
+                        stream=item.stream, object_name=item.kind, op=str(item.op),
+                        key=item.key_dict(), code=COMPANY_UPDATE_NOT_ALLOWED,
+                        message=f"{message}; the lead is linked to a company in Marketo, "
+                        f"so {', '.join(dropped)} were not written (they belong to the "
+                        "company) and the rest of the lead was",
+                        record=item.record, warning=True,
+                    )
+                if any(k != lookup for k in item.fields):
+                    resend.setdefault(id(call.rebuild), (call, []))[1].append(item)
+                else:
+                    self._count("unchanged", call.label)
+            # The company first: the lead written next links to it with its values.
+            self._send_all(self._sync_calls(COMPANIES, list(to_company.values())))
+            calls: list[Call] = []
+            for call, items in resend.values():
+                assert call.rebuild is not None
+                calls.extend(call.rebuild(items))
+            self._send_all(calls)
+
+    def _company_item(self, to_company: dict[Any, Item], lead: Item, company_id: Any,
+                      moved: dict[str, Any]) -> None:
+        key = make_key([("externalCompanyId", company_id)])
+        existing = to_company.get(key)
+        if existing is not None:
+            for name, value in moved.items():
+                existing.fields.setdefault(name, value)
             return
-        company_fields = self.catalog.company_type_fields()
-        resend: dict[int, tuple[Call, list[Item]]] = {}
-        for call, item, message in pending:
-            dropped = sorted(k for k in item.fields if k in company_fields)
-            item.fields = {k: v for k, v in item.fields.items() if k not in company_fields}
-            self.rejects.add(
-                stream=item.stream, object_name=item.kind, op=str(item.op),
-                key=item.key_dict(), code=COMPANY_UPDATE_NOT_ALLOWED,
-                message=f"{message}; the lead is linked to a company in Marketo, so "
-                f"{', '.join(dropped)} were not written (they belong to the company) and "
-                "the rest of the lead was",
-                record=item.record, warning=True,
-            )
-            if any(k != self.settings.lookup_field for k in item.fields):
-                resend.setdefault(id(call.rebuild), (call, []))[1].append(item)
-            else:
-                self._count("unchanged", call.label)
-        calls: list[Call] = []
-        for call, items in resend.values():
-            assert call.rebuild is not None
-            calls.extend(call.rebuild(items))
-        self._send_all(calls)
+        to_company[key] = Item(
+            stream=lead.stream, kind=COMPANIES.name, op=Op.UPSERT,
+            fields={"externalCompanyId": company_id, **moved}, key=key, record=lead.record,
+            action=self.settings.company_action,
+        )
 
     def _lead_delete_calls(self, items: list[Item]) -> list[Call]:
         def build(group: list[Item]) -> list[Call]:

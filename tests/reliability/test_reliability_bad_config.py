@@ -88,9 +88,6 @@ TARGET_CASES: list[Any] = [
     ),
     pytest.param(
         {"max_reject_share": 2}, ["max_reject_share"], id="max_reject_share over 1",
-        marks=pytest.mark.xfail(strict=True, reason=(
-            "bug: max_reject_share=2 (documented range 0..1) is accepted silently"
-        )),
     ),
 ]
 

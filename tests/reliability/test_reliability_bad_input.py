@@ -68,23 +68,13 @@ CASES: dict[str, Any] = {
     "RECORD before SCHEMA": Case(
         [], "error", "leads", before=[lead("bi-early@example.com")],
     ),
-    "record violating its schema": pytest.param(
-        Case([lead("bi-violation@example.com", leadScore="high")], "reject-or-error", "leads",
-             record_hint="bi-violation@example.com"),
-        marks=pytest.mark.xfail(strict=True, reason=(
-            "bug: a record violating its schema aborts the whole run with the SDK's "
-            "InvalidRecord ('high' is not of type 'integer', 'null'); neither the message nor "
-            "a reject line names the record, and the good records after it are not written"
-        )),
+    "record violating its schema": Case(
+        [lead("bi-violation@example.com", leadScore="high")], "reject-or-error", "leads",
+        record_hint="bi-violation@example.com",
     ),
-    "missing dedupe key (declared key_properties)": pytest.param(
-        Case([json.dumps(COMPANIES), record("companies", {"company": "No key Inc"})],
-             "reject-or-error", "companies", record_hint="No key Inc"),
-        marks=pytest.mark.xfail(strict=True, reason=(
-            "bug: a record missing its dedupe key in a stream that declares it as "
-            "key_properties aborts the run with the SDK's MissingKeyPropertiesError, which "
-            "names neither the stream nor the record, instead of the target's reject (1003)"
-        )),
+    "missing dedupe key (declared key_properties)": Case(
+        [json.dumps(COMPANIES), record("companies", {"company": "No key Inc"})],
+        "reject-or-error", "companies", record_hint="No key Inc",
     ),
     "missing dedupe key (no key_properties)": Case(
         [json.dumps({**COMPANIES, "key_properties": []}),
