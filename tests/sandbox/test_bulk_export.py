@@ -702,6 +702,15 @@ def test_range_request_returns_206_with_exact_bytes(
     assert tail.content == data[-10:]
 
 
+def test_range_past_the_end_is_416_not_a_body_to_append(
+    bulk: Bulk, finished_export: tuple[str, dict[str, Any], bytes]
+) -> None:
+    export_id, done, data = finished_export
+    reply = bulk.file("activities", export_id, Range=f"bytes={len(data)}-")
+    assert reply.status_code == 416
+    assert reply.headers["Content-Range"] == f"bytes */{done['fileSize']}"
+
+
 def test_dropped_download_resumes_with_range_to_identical_bytes(
     bulk: Bulk, sandbox: SandboxControl, finished_export: tuple[str, dict[str, Any], bytes]
 ) -> None:

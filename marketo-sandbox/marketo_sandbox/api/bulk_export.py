@@ -31,6 +31,7 @@ import base64
 from collections.abc import Callable
 from typing import Any
 
+from werkzeug.exceptions import RequestedRangeNotSatisfiable
 from werkzeug.utils import send_file
 from werkzeug.wrappers import Response
 
@@ -128,6 +129,16 @@ def _file(ctx: Ctx, entity: str, export_id: str) -> Response:
         )
     except FileNotFoundError:
         raise HttpError(404, f"Export file not found for job {export_id}") from None
+    except RequestedRangeNotSatisfiable:
+        # A client resuming a download that is already complete: 416 with the size,
+        # never a 200 whose body it would append to the file.
+        size = path.stat().st_size
+        return Response(
+            "Requested Range Not Satisfiable",
+            status=416,
+            headers={"Content-Range": f"bytes */{size}", "Accept-Ranges": "bytes"},
+            mimetype="text/plain",
+        )
     response.headers["Accept-Ranges"] = "bytes"
     # The HTTP server adds its own Date header; two would confuse strict clients.
     response.headers.pop("Date", None)
