@@ -14,7 +14,7 @@ import socket
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -252,7 +252,7 @@ class SandboxApp:
         except MethodNotAllowed:
             return json_response(envelope.failure("605", envelope.message("605")))
         except HTTPException as exc:
-            return exc.get_response(environ)  # type: ignore[return-value]
+            return exc.get_response(environ)
         route = self.endpoints[endpoint]
 
         if route.kind == "control":
@@ -266,7 +266,7 @@ class SandboxApp:
         route: Route,
         request: Request,
         method: str,
-        values: dict[str, Any],
+        values: Mapping[str, Any],
         environ: dict[str, Any],
     ) -> Response:
         cfg = self.config
@@ -342,7 +342,7 @@ class SandboxApp:
         route: Route,
         request: Request,
         method: str,
-        values: dict[str, Any],
+        values: Mapping[str, Any],
         environ: dict[str, Any],
     ) -> Response:
         ctx = Ctx(self, request, method)

@@ -14,6 +14,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from marketo_sandbox.store import Store
 
@@ -103,7 +104,7 @@ def seeder(order: int) -> Callable[[Seeder], Seeder]:
 def spec_for(name: str, **overrides: int | None) -> SeedSpec:
     if name not in SEEDS:
         raise ValueError(f"unknown seed '{name}' (choose from {', '.join(SEEDS)})")
-    changes = {k: v for k, v in overrides.items() if v is not None}
+    changes: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
     return dataclasses.replace(SEEDS[name], **changes)
 
 

@@ -216,7 +216,7 @@ class TargetMarketoCRM(Target):
         self.dry_run_report: dict[str, t.Any] = {}
 
     @classmethod
-    def invoke(cls, *args: t.Any, **kwargs: t.Any) -> None:  # type: ignore[override]
+    def invoke(cls, *args: t.Any, **kwargs: t.Any) -> None:
         """The CLI run: a fatal error ends it with one clear ERROR line and exit 1.
 
         Bad settings take the SDK's own path (one line per invalid setting, then "Config
@@ -310,15 +310,15 @@ class TargetMarketoCRM(Target):
                 delete_flag_field=settings.get("delete_flag_field") or default_flag,
                 action=str(settings.get("action") or self.action_for(object_name)),
             )
-        object_name = object_for_stream(stream_name)
-        if object_name is None:
+        default_object = object_for_stream(stream_name)
+        if default_object is None:
             raise UnmappedStreamError(
                 f"Stream {stream_name!r} maps to no Marketo object: name it like the tap's "
                 "streams (leads, companies, ..., custom_<apiName>) or bind it in "
                 "`stream_objects`."
             )
-        return Binding(stream_name, object_name, {}, default_flag,
-                       self.action_for(object_name))
+        return Binding(stream_name, default_object, {}, default_flag,
+                       self.action_for(default_object))
 
     @property
     def dry_run(self) -> bool:
