@@ -60,6 +60,10 @@ class SandboxConfig:
 
     # Whether the subscription supports the bulk `updatedAt` filter (1035 when not).
     bulk_updated_at_filter: bool = True
+    # The same for custom object exports. Adobe's filter table marks only the custom
+    # object smart list filters as subscription-dependent, so this is a separate switch
+    # (on by default) for emulating a subscription that refuses `updatedAt` there too.
+    custom_object_updated_at_filter: bool = True
 
     # Shift the sandbox clock (e.g. +86400 to see the daily quota reset or files expire).
     clock_offset_seconds: float = 0.0

@@ -44,6 +44,7 @@ from tap_marketo_crm.exports import (
     whole_second,
 )
 from tap_marketo_crm.schemas import Converter, build_converters
+from tap_marketo_crm.settings import setting
 
 if TYPE_CHECKING:
     from tap_marketo_crm.streams.activity_feed import ActivityFeed, FeedNeed
@@ -143,10 +144,8 @@ class SyncRun:
         self.stopped: QuotaExhausted | None = None
         self.deferred: list[str] = []
         # Keys seen on leads exported this run (companies / sales persons fetch by them).
-        self.lead_keys: dict[str, set[str]] = {
-            "externalCompanyId": set(),
-            "externalSalesPersonId": set(),
-        }
+        # Only the fields the leads stream was asked to harvest are present.
+        self.lead_keys: dict[str, set[str]] = {}
         # True when the leads export this run covered every lead (a first sync).
         self.leads_full_pass = False
         self.leads_synced = False
@@ -371,19 +370,19 @@ class MarketoStream(Stream):
 
     @property
     def lookback(self) -> dt.timedelta:
-        return dt.timedelta(days=float(self.config.get("lookback_window_days") or 0))
+        return dt.timedelta(days=float(setting(self.config, "lookback_window_days")))
 
     @property
     def max_export_days(self) -> int:
-        return int(self.config.get("max_export_days") or 31)
+        return int(setting(self.config, "max_export_days"))
 
     def export_runner(self, entity: str) -> ExportRunner:
         return ExportRunner(
             self.client,
             entity,
             settings=ExportSettings(
-                poll_interval=float(self.config.get("bulk_poll_interval_seconds") or 60),
-                timeout=float(self.config.get("bulk_job_timeout_seconds") or 10800),
+                poll_interval=float(setting(self.config, "bulk_poll_interval_seconds")),
+                timeout=float(setting(self.config, "bulk_job_timeout_seconds")),
             ),
             usage=self.tap.export_usage,
             logger=self.logger,

@@ -9,6 +9,14 @@ Two halves:
 - :class:`ExportRunner`: one window's export job from create to parsed rows. The job is
   written to state as soon as it exists, so a run that is killed, times out or hits a
   quota picks up THE SAME ``exportId`` next time instead of paying for a new export.
+
+Marketo processes two export jobs at once. While one window's file downloads and is
+parsed, the next window's job is created and queued (:meth:`ExportRunner.prefetch`), so
+Marketo works on it meanwhile: at most two of the run's jobs are in flight, the one being
+read and the one ahead. The job ahead is kept in state too (``next_export_job`` /
+``marketo.next_activity_export``): a run that dies resumes both instead of exporting
+again. Each saved job is a self-contained unit (its window, fields or types): the next
+run reads it whole, commits its window, and plans on from there.
 """
 
 from __future__ import annotations
@@ -24,7 +32,7 @@ from typing import Any
 
 from marketo_core import ExportJob, iter_csv_rows
 from marketo_core.bulk import ExportFileGone, ExportJobFailed
-from marketo_core.errors import ExportQuotaExceeded
+from marketo_core.errors import ExportQuotaExceeded, MarketoError
 from marketo_core.timeutil import format_marketo_datetime, next_quota_reset, parse_marketo_datetime
 
 UTC = dt.UTC
@@ -281,6 +289,9 @@ class ExportRunner:
         self.export_id: str | None = None
         self.number_of_records: int | None = None
         self.file_bytes: int = 0
+        # exportId -> when this runner queued it (a job queued ahead has been processing
+        # while the previous file was read: its first status check need not wait).
+        self._queued_at: dict[str, float] = {}
 
     def rows(
         self,
@@ -290,9 +301,13 @@ class ExportRunner:
         saved: Mapping[str, Any] | None,
         save: Callable[[dict[str, Any]], None],
         label: str,
+        ahead: Callable[[], None] | None = None,
     ) -> Iterator[dict[str, str | None]]:
         """Rows of the window described by ``body``; ``meta`` (window, fields, types...)
-        is stored with the job so a later run knows what the job covers."""
+        is stored with the job so a later run knows what the job covers.
+
+        ``ahead`` is called once the job is Completed with a file to read, before the
+        download: the caller queues the next window's job there (:meth:`prefetch`)."""
         job = self._job(body, meta=meta, saved=saved, save=save, label=label)
         for attempt in (1, 2):
             try:
@@ -301,6 +316,9 @@ class ExportRunner:
                     # Nothing matched: no file to fetch (saves a call on quiet windows).
                     self.log.info("%s: export %s is empty", label, job.export_id)
                     return
+                if ahead is not None:
+                    ahead()
+                    ahead = None
                 with tempfile.TemporaryFile(prefix="marketo-export-") as spool:
                     job.download(spool, progress=None)
                     self.file_bytes = spool.tell()
@@ -313,6 +331,64 @@ class ExportRunner:
                 # The file expired (kept ~7 days) or Marketo failed the job: export again.
                 self.log.warning("%s: %s; exporting the window again", label, exc)
                 job = self._job(body, meta=meta, saved=None, save=save, label=label)
+
+    def prefetch(
+        self,
+        body: Mapping[str, Any],
+        *,
+        meta: Mapping[str, Any],
+        save: Callable[[dict[str, Any]], None],
+        label: str,
+    ) -> dict[str, Any] | None:
+        """Create and queue the next window's job now, so Marketo processes it while the
+        current file is read. Its state goes to ``save`` as soon as it exists (a run that
+        dies resumes it) and is returned; None when it was not created. Never waits and
+        never fails the current window: a full queue (1029), a spent quota or any
+        refusal leaves the job to be created (or queued) in its turn, as without this."""
+        try:
+            self.usage.check(label)
+        except ExportQuotaExceeded:
+            return None
+        job = ExportJob(
+            self.client,
+            self.entity,
+            poll_interval=self.settings.poll_interval,
+            timeout=0.0,  # enqueue once: no waiting for room in the queue here
+            logger=self.log,
+        )
+        try:
+            job.create(dict(body))
+        except MarketoError as exc:
+            self.log.info("%s: not exported ahead (%s); exported in its turn", label, exc)
+            return None
+        state = self._state(job, meta)
+        save(state)
+        try:
+            job.enqueue()
+        except MarketoError as exc:  # 1029 queue full (no waiting here), quota...
+            self.log.info(
+                "%s: export %s created ahead, queued in its turn (%s)", label, job.export_id, exc
+            )
+            return state
+        self._queued_at[str(job.export_id)] = time.monotonic()
+        state = self._state(job, meta)
+        save(state)
+        self.log.info(
+            "%s: export %s queued ahead, processing while the previous file is read",
+            label,
+            job.export_id,
+        )
+        return state
+
+    def discard(self, saved: Mapping[str, Any], label: str) -> None:
+        """Cancel a job from state that this run will not read (the selection changed),
+        freeing its place in Marketo's queue; best effort."""
+        if not saved.get("exportId") or saved.get("status") == "Completed":
+            return
+        try:
+            ExportJob.from_state(self.client, dict(saved), logger=self.log).cancel()
+        except MarketoError as exc:
+            self.log.info("%s: export %s not cancelled (%s)", label, saved["exportId"], exc)
 
     # --- steps -----------------------------------------------------------------------
 
@@ -355,8 +431,12 @@ class ExportRunner:
             save(self._state(job, meta))
         if job.status_name != "Completed" or "fileSize" not in job.info:
             # Marketo moves a job along at most once a minute; the first look waits one
-            # poll interval so a quick job costs one status call, not two.
-            self._sleep(self.settings.poll_interval)
+            # poll interval so a quick job costs one status call, not two (unless the job
+            # was queued ahead that long ago).
+            queued = self._queued_at.pop(str(job.export_id), None)
+            waited = 0.0 if queued is None else time.monotonic() - queued
+            if waited < self.settings.poll_interval:
+                self._sleep(self.settings.poll_interval - waited)
             before = job.status_name
             status = job.wait()
             if before != "Completed":

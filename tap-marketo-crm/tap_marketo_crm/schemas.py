@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from marketo_core.timeutil import format_marketo_datetime, parse_marketo_datetime
@@ -127,6 +128,66 @@ def activity_stream_names(types: Iterable[Mapping[str, Any]]) -> dict[int, str]:
             suffix = f"_{type_id}" if len(ids) > 1 else ""
             names[type_id] = f"activities_{base}{suffix}"
     return names
+
+
+# --- custom object links ----------------------------------------------------------------
+
+# A custom object's link to its parent (a lead or a company), kept in the schema (the
+# link field's ``description``) so a catalog run knows it without describing again.
+_LINK_TEXT = "Links each record to {parent}.{parent_field}"
+_LINK_RE = re.compile(r"^Links each record to (\w+)\.(\w+)")
+
+
+@dataclass(frozen=True)
+class ObjectLink:
+    """``field`` of a custom object record holds the ``parent_field`` value of its
+    ``parent`` (Marketo: ``Lead`` by ``id``, or ``Company`` by ``externalCompanyId``)."""
+
+    field: str
+    parent: str
+    parent_field: str
+
+    @property
+    def lead_field(self) -> str | None:
+        """The lead field whose values find these records: the lead's own field for
+        lead-linked types; ``externalCompanyId`` (which leads carry) for company-linked
+        ones. None for a link the tap cannot follow from leads."""
+        parent = self.parent.lower()
+        if parent == "lead":
+            return self.parent_field
+        if parent == "company" and self.parent_field == "externalCompanyId":
+            return "externalCompanyId"
+        return None
+
+
+def link_from_describe(described: Mapping[str, Any]) -> ObjectLink | None:
+    """The parent link of a custom object type, from its describe ``relationships``."""
+    for relation in described.get("relationships") or []:
+        related = relation.get("relatedTo") or {}
+        if relation.get("field") and related.get("name") and related.get("field"):
+            return ObjectLink(str(relation["field"]), str(related["name"]), str(related["field"]))
+    return None
+
+
+def mark_link(properties: dict[str, JsonSchema], link: ObjectLink | None) -> None:
+    if link is not None and link.field in properties:
+        text = _LINK_TEXT.format(parent=link.parent, parent_field=link.parent_field)
+        properties[link.field] = {**properties[link.field], "description": text}
+
+
+def object_link_of(schema: Mapping[str, Any]) -> ObjectLink | None:
+    """The link kept in a custom object stream's schema; for catalogs written before it
+    was kept, the conventional link fields (``leadId``, ``externalCompanyId``)."""
+    properties = schema.get("properties") or {}
+    for name, prop in properties.items():
+        found = _LINK_RE.match(str(prop.get("description") or ""))
+        if found:
+            return ObjectLink(str(name), found.group(1), found.group(2))
+    if "leadId" in properties:
+        return ObjectLink("leadId", "Lead", "id")
+    if "externalCompanyId" in properties:
+        return ObjectLink("externalCompanyId", "Company", "externalCompanyId")
+    return None
 
 
 # Columns every activity stream has, under Marketo's bulk/REST names.

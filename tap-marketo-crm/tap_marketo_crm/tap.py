@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Sequence
 from typing import Any
 
+import click
 from marketo_core import MarketoClient
+from marketo_core.errors import MarketoError, Redactor
 from singer_sdk import Stream, Tap
-from singer_sdk import typing as th
-from singer_sdk.plugin_base import PluginBase
+from singer_sdk.exceptions import ConfigValidationError, FatalAPIError
+from singer_sdk.plugin_base import JSONSchemaValidator, PluginBase, SingerCommand
 
 from tap_marketo_crm import discovery
 from tap_marketo_crm.client import EXIT_RESUMABLE, STATE_KEY, SyncRun, state_section
 from tap_marketo_crm.exports import ExportUsage
+from tap_marketo_crm.settings import CONFIG_SCHEMA, SECRETS, config_errors, setting
+
+# Errors that end a run for a reason the user can act on (credentials, permissions,
+# Marketo refusing a request): one clear log line and exit status 1, the traceback only
+# at DEBUG. Anything else is a bug and keeps the SDK's traceback.
+FATAL_ERRORS: tuple[type[BaseException], ...] = (FatalAPIError, MarketoError)
+EXIT_FATAL = 1
 
 # Streams run in this order (the SDK would run them by name): a stream that uses what
 # another finds comes after it. Companies and sales persons are fetched by the keys seen
@@ -53,119 +63,36 @@ class TapMarketoCRM(Tap):
     # activity types and custom objects included), so discovery needs valid credentials.
     dynamic_catalog = True
 
-    config_jsonschema = th.PropertiesList(
-        th.Property(
-            "endpoint",
-            th.StringType,
-            required=True,
-            description="REST endpoint of the instance, e.g. https://123-ABC-456.mktorest.com "
-            "(Admin > Web Services). Lead database, asset and bulk APIs all use it.",
-        ),
-        th.Property(
-            "identity",
-            th.StringType,
-            description="Identity endpoint; default: the endpoint + /identity.",
-        ),
-        th.Property(
-            "client_id",
-            th.StringType,
-            required=True,
-            secret=True,
-            description="Client id of the API-only user's LaunchPoint service.",
-        ),
-        th.Property(
-            "client_secret",
-            th.StringType,
-            required=True,
-            secret=True,
-            description="Client secret of that service. Never logged.",
-        ),
-        th.Property(
-            "start_date",
-            th.DateTimeType,
-            required=True,
-            description="Oldest data to sync on a first run (leads updated, activities "
-            "created, programs updated since then). ISO 8601, e.g. 2025-01-01T00:00:00Z.",
-        ),
-        th.Property(
-            "max_daily_calls",
-            th.IntegerType,
-            default=40_000,
-            description="Stop cleanly (state saved, exit status 75) before the instance's "
-            "calls today, as /stats/usage reports them plus ours, would pass this number. "
-            "Keep it under the subscription's daily quota (50,000 typical) so other "
-            "integrations keep room.",
-        ),
-        th.Property(
-            "max_concurrency",
-            th.IntegerType,
-            default=5,
-            description="Calls in flight at once (Marketo allows 10 per instance and advises 5).",
-        ),
-        th.Property(
-            "max_export_days",
-            th.IntegerType,
-            default=31,
-            description="Days per bulk export window (Marketo allows at most 31).",
-        ),
-        th.Property(
-            "lookback_window_days",
-            th.NumberType,
-            default=0,
-            description="Re-read this many days before each bookmark (bulk exports and the "
-            "activity feed), for data Marketo records late. 0 re-reads only the boundary "
-            "second. Larger values re-export that span on every run.",
-        ),
-        th.Property(
-            "bulk_poll_interval_seconds",
-            th.NumberType,
-            default=60,
-            description="Seconds between status checks of a pending export job (Marketo "
-            "updates job status at most once a minute; each check is one API call).",
-        ),
-        th.Property(
-            "bulk_job_timeout_seconds",
-            th.NumberType,
-            default=10_800,
-            description="How long to wait for one export job before leaving it for the "
-            "next run (its exportId stays in state and is resumed, not exported again).",
-        ),
-        th.Property(
-            "max_export_mb_per_day",
-            th.NumberType,
-            default=500,
-            description="Bulk export file MB per Marketo day (00:00 US Central) this tap may "
-            "use, counted across runs in state. Marketo's own quota is 500 MB per day for "
-            "every integration together.",
-        ),
-        th.Property(
-            "priority_first",
-            th.BooleanType,
-            default=False,
-            description="On a first sync, export the newest activity window first and "
-            "backfill older windows, newest first, down to start_date in later runs. State "
-            "keeps both edges per activity type.",
-        ),
-        th.Property(
-            "rate_limit_calls",
-            th.IntegerType,
-            default=100,
-            description="The instance's rate limit: calls per rate_limit_window_seconds "
-            "(Marketo: 100 per 20 s for all integrations together). The tap keeps 10 "
-            "calls of headroom.",
-        ),
-        th.Property(
-            "rate_limit_window_seconds",
-            th.NumberType,
-            default=20,
-            description="Length of the rate-limit window in seconds (Marketo: 20).",
-        ),
-    ).to_dict()
+    # Settings and their ranges live in `settings` (``--about`` shows both).
+    config_jsonschema = CONFIG_SCHEMA
+
+    # Secret setting values of the taps built in this process: the fatal error line is
+    # scrubbed of them whatever produced its text.
+    _redactor: Redactor = Redactor()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._client: MarketoClient | None = None
         self._run: SyncRun | None = None
         super().__init__(*args, **kwargs)
+
+    # --- settings ---------------------------------------------------------------------
+
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        """The SDK's validation (defaults filled in), with one message per bad setting
+        that names it and says what is allowed, plus what JSON schema cannot check."""
+        for name in SECRETS:
+            value = self._config.get(name)
+            if isinstance(value, str):
+                TapMarketoCRM._redactor.add(value)
+        schema = self.config_jsonschema
+        self.append_builtin_config(schema)
+        # The SDK's own validator: it also fills defaults in.
+        errors = config_errors(self._config, schema, JSONSchemaValidator)
+        if errors and raise_errors:
+            raise ConfigValidationError("Config validation failed", errors=errors, schema=schema)
+        for error in errors:
+            self.logger.warning("Config validation: %s", error)
+        return errors
 
     # --- shared resources -------------------------------------------------------------
 
@@ -178,13 +105,15 @@ class TapMarketoCRM(Tap):
                 cfg["client_id"],
                 cfg["client_secret"],
                 identity=cfg.get("identity") or None,
-                max_concurrency=int(cfg.get("max_concurrency") or 5),
-                rate_limit_calls=int(cfg.get("rate_limit_calls") or 100),
-                rate_limit_window=float(cfg.get("rate_limit_window_seconds") or 20),
+                max_concurrency=int(setting(cfg, "max_concurrency")),
+                rate_limit_calls=int(setting(cfg, "rate_limit_calls")),
+                rate_limit_window=float(setting(cfg, "rate_limit_window_seconds")),
                 max_daily_calls=cfg.get("max_daily_calls"),
                 user_agent=f"{self.name}/{self.plugin_version}",
                 logger=self.logger.getChild("client"),
             )
+            # The client id is a secret setting too: kept out of logs and errors.
+            self._client.redactor.add(cfg["client_id"])
         return self._client
 
     @property
@@ -196,7 +125,7 @@ class TapMarketoCRM(Tap):
     @property
     def export_usage(self) -> ExportUsage:
         usage = state_section(self.state).setdefault("export_usage", {})
-        return ExportUsage(usage, self.config.get("max_export_mb_per_day"))
+        return ExportUsage(usage, setting(self.config, "max_export_mb_per_day"))
 
     # --- state ------------------------------------------------------------------------
 
@@ -225,6 +154,19 @@ class TapMarketoCRM(Tap):
         return self._streams  # type: ignore[return-value]
 
     # --- command line -----------------------------------------------------------------
+
+    @classmethod
+    def get_singer_command(cls) -> click.Command:
+        """The SDK's command, ending fatal errors (discovery included) with one line."""
+        command = super().get_singer_command()
+        return _FatalErrorCommand(
+            name=command.name,
+            callback=command.callback,
+            params=command.params,
+            help=command.help,
+            context_settings=command.context_settings,
+            logger=cls.logger,
+        )
 
     @classmethod
     def invoke(  # type: ignore[override]
@@ -259,6 +201,27 @@ class TapMarketoCRM(Tap):
         sys.stdout.flush()
         if tap.run.incomplete:
             sys.exit(EXIT_RESUMABLE)
+
+
+class _FatalErrorCommand(SingerCommand):
+    """Ends a run stopped by a fatal Marketo error (bad credentials, 603 access denied,
+    a request Marketo refuses...) with ONE error line and exit status 1. Secret settings
+    are scrubbed from it; the traceback is logged only at DEBUG."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().main(*args, **kwargs)
+        except FATAL_ERRORS as exc:
+            report_fatal(self.logger, exc)
+            sys.exit(EXIT_FATAL)
+
+
+def report_fatal(logger: logging.Logger, exc: BaseException) -> None:
+    redact = TapMarketoCRM._redactor.redact
+    if logger.isEnabledFor(logging.DEBUG):
+        logger.debug("Traceback of the error below", exc_info=exc)
+    text = " ".join(redact(str(exc) or type(exc).__name__).split())
+    logger.error("Run failed: %s (exit status %d)", text, EXIT_FATAL)
 
 
 if __name__ == "__main__":

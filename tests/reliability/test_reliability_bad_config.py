@@ -35,40 +35,20 @@ TAP_CASES: list[Any] = [
     ),
     pytest.param(
         {"start_date": "yesterday"}, ["start_date"], id="unparseable start_date",
-        marks=pytest.mark.xfail(strict=True, reason=(
-            "bug: an unparseable start_date crashes with 'unrecognised Marketo timestamp: "
-            "'yesterday'' (ValueError traceback from exports.parse_ts via "
-            "MarketoStream.start_date) without naming the setting"
-        )),
     ),
     pytest.param(
         {"bulk_poll_interval_seconds": -1}, ["bulk_poll_interval_seconds"],
         id="negative bulk_poll_interval_seconds",
-        marks=pytest.mark.xfail(strict=True, reason=(
-            "bug: a negative bulk_poll_interval_seconds is accepted, then crashes in "
-            "ExportRunner._wait with 'ValueError: sleep length must be non-negative'"
-        )),
     ),
     pytest.param(
         {"lookback_window_days": -3}, ["lookback_window_days"],
         id="negative lookback_window_days",
-        marks=pytest.mark.xfail(strict=True, reason=(
-            "bug: a negative lookback_window_days is accepted (exit 0); incremental runs then "
-            "start AFTER the bookmark (bookmark - lookback) and skip 3 days of records"
-        )),
     ),
     pytest.param(
         {"max_export_days": 90}, ["max_export_days"], id="max_export_days over Marketo's 31",
-        marks=pytest.mark.xfail(strict=True, reason=(
-            "bug: max_export_days=90 is silently clamped to 31 (exports._clamp_days) "
-            "instead of being refused with a message"
-        )),
     ),
     pytest.param(
         {"max_concurrency": 0}, ["max_concurrency"], id="max_concurrency 0",
-        marks=pytest.mark.xfail(strict=True, reason=(
-            "bug: max_concurrency=0 is silently replaced by 5 (tap.py `or 5`)"
-        )),
     ),
 ]
 

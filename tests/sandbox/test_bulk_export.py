@@ -672,6 +672,27 @@ def test_custom_object_export_validation(bulk: Bulk) -> None:
     )
 
 
+def test_custom_object_updated_at_filter_can_be_refused_as_a_subscription_feature(
+    bulk: Bulk, sandbox: SandboxControl, sandbox_server: SandboxServer
+) -> None:
+    window = {"startAt": "2026-01-01T00:00:00Z", "endAt": "2026-01-10T00:00:00Z"}
+    body = {"fields": ["vin"], "filter": {"updatedAt": window}}
+    # Adobe marks only the smart list filters as subscription features: the leads'
+    # switch leaves custom objects alone...
+    sandbox.configure(bulk_updated_at_filter=False)
+    assert bulk.create("customobjects/car_c", body)["success"]
+    # ...their own switch refuses updatedAt with 1035, and only updatedAt.
+    sandbox.configure(custom_object_updated_at_filter=False)
+    refused = bulk.create("customobjects/subscription_c", {**body, "fields": ["subscriptionId"]})
+    assert errors(refused)[0] == (
+        "1035", "Unsupported filter type for target subscription: updatedAt"
+    )
+    assert errors(bulk.create("customobjects/car_c", body))[0][0] == "1035"
+    list_id = int(store(sandbox_server).query("SELECT listId FROM list_members LIMIT 1")[0][0])
+    by_list = {"fields": ["vin"], "filter": {"staticListId": list_id}}
+    assert bulk.create("customobjects/car_c", by_list)["success"]
+
+
 # -- files: ranges, drops, formats, quirks -----------------------------------------------------
 
 

@@ -94,16 +94,18 @@ def run_tap_cli(
     state: dict[str, Any] | None = None,
     *,
     timeout: float = 120,
+    extra: tuple[str, ...] = (),
+    env: dict[str, str] | None = None,
 ) -> TapRun:
     """One sync as a subprocess (``python -m tap_marketo_crm``), as Meltano runs it."""
     args = write_args(tmp_path, config, catalog, state)
     proc = subprocess.run(
-        [sys.executable, "-m", "tap_marketo_crm", *args],
+        [sys.executable, "-m", "tap_marketo_crm", *args, *extra],
         capture_output=True,
         text=True,
         timeout=timeout,
         check=False,
-        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+        env={**os.environ, "PYTHONWARNINGS": "ignore", **(env or {})},
     )
     return TapRun(parse_messages(proc.stdout), stderr=proc.stderr, returncode=proc.returncode)
 

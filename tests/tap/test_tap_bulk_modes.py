@@ -1,5 +1,6 @@
 """Bulk export modes: priority-first activity backfill, the createdAt fallback (1035),
-and one export job per window for every selected activity type."""
+custom objects read by linked keys where updatedAt is refused (1035), and one export job
+per window for every selected activity type."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import logging
 from typing import Any
 
 import pytest
+from marketo_core import MarketoClient
 from marketo_sandbox.testing import SandboxControl
 from tap_helpers import ground_truth_problems, merge_records, run_tap, select_only
 
@@ -84,3 +86,69 @@ def test_bulk_files_with_nul_bytes_bare_cr_and_multiline_cells_are_read_whole(
     text = json.dumps(run.records["leads"], ensure_ascii=False)
     assert "zweite Zeile \u2713" in text
     assert "\x00" not in text
+
+
+def test_custom_objects_fall_back_to_reads_by_linked_keys_when_updated_at_is_refused(
+    fast_sandbox: SandboxControl,
+    config: dict[str, Any],
+    catalog: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A subscription refusing the bulk updatedAt filter for custom objects (1035).
+    fast_sandbox.configure(custom_object_updated_at_filter=False)
+    customs = ("custom_car_c", "custom_subscription_c")
+    chosen = select_only(catalog, "leads", *customs)
+    fast_sandbox.reset_calls()
+    with caplog.at_level(logging.WARNING):
+        first = run_tap(config, chosen)
+    for name in customs:
+        assert first.state["bookmarks"][name]["read_mode"] == "linked_keys"
+    assert any("refuses the bulk updatedAt filter" in r.getMessage() for r in caplog.records)
+    # A first sync reads by every lead's keys: the whole type, exactly.
+    problems = ground_truth_problems(first.records, fast_sandbox, catalog, streams=set(customs))
+    assert not problems, problems
+    calls = fast_sandbox.calls()["endpoints"]
+    refused = {k: v for k, v in calls.items() if "customobjects" in k and "create" in k}
+    assert sum(refused.values()) == 2, refused  # one 1035 per type, then never again
+    reads = {k: v for k, v in calls.items() if k.startswith("GET /rest/v1/customobjects")}
+    leads = len(fast_sandbox.objects("leads"))
+    assert leads > 100
+    assert sum(reads.values()) <= 2 * (-(-leads // 300) + 1), reads  # 300 keys per call
+
+    # Later runs: the mode is kept (no export is tried), the leads export harvests the
+    # keys, and a changed lead brings its records along.
+    lead = next(c for c in fast_sandbox.objects("customobjects/car_c") if c.get("leadId"))
+    lead_id = int(lead["leadId"])
+    company = next(r for r in fast_sandbox.objects("leads") if r["id"] == lead_id).get(
+        "externalCompanyId"
+    )
+    with MarketoClient(
+        config["endpoint"], config["client_id"], config["client_secret"], rate_limit_calls=100_000
+    ) as client:
+        client.post(
+            "/rest/v1/customobjects/car_c.json",
+            json={"action": "updateOnly", "input": [{"vin": lead["vin"], "color": "Teal"}]},
+        )
+        client.post(
+            "/rest/v1/leads.json",
+            json={
+                "action": "updateOnly",
+                "lookupField": "id",
+                "input": [{"id": lead_id, "title": "Fleet Manager"}],
+            },
+        )
+    fast_sandbox.reset_calls()
+    second = run_tap(config, chosen, first.state)
+    calls = fast_sandbox.calls()["endpoints"]
+    assert not [k for k in calls if "customobjects" in k and "export" in k], calls
+    cars = [r for r in second.records["custom_car_c"] if r["vin"] == lead["vin"]]
+    assert cars
+    assert cars[-1]["color"] == "Teal"
+    assert {r["leadId"] for r in second.records["custom_car_c"]} <= {
+        r["id"] for r in second.records["leads"]
+    }
+    if company:
+        assert {r["externalCompanyId"] for r in second.records["custom_subscription_c"]} >= {
+            company
+        } & {s["externalCompanyId"] for s in fast_sandbox.objects("customobjects/subscription_c")}
+    assert second.state["bookmarks"]["custom_car_c"]["read_mode"] == "linked_keys"

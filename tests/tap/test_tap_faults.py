@@ -150,3 +150,64 @@ def test_cli_exit_status_75_and_one_log_line_on_a_quota_stop_without_secrets(
     assert run.state["bookmarks"]["leads"]["replication_key_value"]
     assert config["client_secret"] not in run.stderr
     assert config["client_secret"] not in "".join(str(m) for m in run.messages)
+
+
+def _last_line(stderr: str) -> str:
+    return [line for line in stderr.splitlines() if line.strip()][-1]
+
+
+FATAL_CASES = {
+    "bad credentials": ({}, {"client_secret": "wr0ng-SECRET-for-this-test"}, "credentials"),
+    "603 access denied": (
+        {"path": r"/bulk/v1/leads/export/create", "code": "603", "message": "Access denied"},
+        {},
+        "[603] Access denied",
+    ),
+}
+
+
+@pytest.mark.parametrize(("fault", "changes", "words"), FATAL_CASES.values(), ids=FATAL_CASES)
+def test_a_fatal_error_ends_with_one_clear_line_exit_1_and_no_traceback_or_secret(
+    fast_sandbox: SandboxControl,
+    config: dict[str, Any],
+    catalog: dict[str, Any],
+    tmp_path: Path,
+    fault: dict[str, Any],
+    changes: dict[str, Any],
+    words: str,
+) -> None:
+    if fault:
+        fast_sandbox.fault(**fault)
+    config = {**config, **changes}
+    for mode, extra, folder in (
+        ("sync", (), tmp_path / "sync"),
+        ("discover", ("--discover",), tmp_path / "discover"),
+    ):
+        if fault and mode == "discover":
+            continue  # discovery makes no export
+        run = run_tap_cli(folder, config, None if extra else catalog, extra=extra)
+        assert run.returncode == 1, run.stderr[-3000:]
+        last = _last_line(run.stderr)
+        assert "Run failed" in last, last
+        assert words in last, last
+        assert "Traceback" not in run.stderr, run.stderr[-3000:]
+        assert config["client_secret"] not in run.stderr
+        assert config["client_id"] not in last
+        if not fault:
+            assert not run.records
+
+
+def test_the_traceback_of_a_fatal_error_is_logged_at_debug_only(
+    fast_sandbox: SandboxControl,
+    config: dict[str, Any],
+    catalog: dict[str, Any],
+    tmp_path: Path,
+) -> None:
+    fast_sandbox.fault(path=r"/bulk/v1/leads/export/create", code="603", message="Access denied")
+    run = run_tap_cli(
+        tmp_path, config, catalog, env={"TAP_MARKETO_CRM_LOGLEVEL": "DEBUG"}, timeout=300
+    )
+    assert run.returncode == 1
+    assert "Traceback" in run.stderr
+    assert "Run failed" in _last_line(run.stderr)
+    assert config["client_secret"] not in run.stderr

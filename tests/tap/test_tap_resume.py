@@ -1,5 +1,6 @@
 """In-flight export jobs survive the run: a run killed while a lead export is pending is
-rerun with its last state and reuses the SAME exportId; nothing is skipped."""
+rerun with its last state and reuses the SAME exportId; nothing is skipped. The same
+holds for the job queued ahead while the previous window's file is read."""
 
 from __future__ import annotations
 
@@ -13,7 +14,15 @@ from pathlib import Path
 from typing import Any
 
 from marketo_sandbox.testing import SandboxControl
-from tap_helpers import diff_records, normalize, parse_messages, select_only, write_args
+from tap_helpers import (
+    diff_records,
+    ground_truth_problems,
+    normalize,
+    parse_messages,
+    run_tap,
+    select_only,
+    write_args,
+)
 
 
 def _pending_lead_export(
@@ -108,3 +117,79 @@ def test_a_run_killed_during_a_pending_lead_export_resumes_the_same_export_id(
     truth = [normalize(r, schema) for r in fast_sandbox.objects("leads")]
     union = [r for r in first_records + second_records if not r.get("_sdc_deleted_at")]
     assert not diff_records(union, truth, ["id"])
+
+
+def _first_state_with_a_job_ahead(
+    messages: list[dict[str, Any]], where: Any
+) -> tuple[int, dict[str, Any]]:
+    for index, message in enumerate(messages):
+        if message["type"] == "STATE" and where(message["value"]):
+            return index, message["value"]
+    raise AssertionError("no STATE held a job queued ahead")
+
+
+def _leads_ahead(state: dict[str, Any]) -> bool:
+    leads = state.get("bookmarks", {}).get("leads", {})
+    return bool((leads.get("next_export_job") or {}).get("status") == "Queued")
+
+
+def _activities_ahead(state: dict[str, Any]) -> bool:
+    section = state.get("marketo", {})
+    return bool((section.get("next_activity_export") or {}).get("status") == "Queued")
+
+
+def test_the_next_window_is_queued_while_a_file_is_read_and_a_rerun_resumes_both_jobs(
+    fast_sandbox: SandboxControl,
+    config: dict[str, Any],
+    catalog: dict[str, Any],
+) -> None:
+    chosen = select_only(catalog, "leads", "activities_*")
+    first = run_tap(config, chosen)
+    assert not ground_truth_problems(
+        first.records, fast_sandbox, catalog, {"leads", "activities_*"}
+    )
+
+    for ahead, current_of in (
+        (_leads_ahead, lambda st: st["bookmarks"]["leads"]["export_job"]),
+        (_activities_ahead, lambda st: st["marketo"]["activity_export"]),
+    ):
+        index, state = _first_state_with_a_job_ahead(first.messages, ahead)
+        # Two jobs in flight at most: the one whose file is being read (Completed) and
+        # the next window's, queued ahead; both are in state.
+        current = current_of(state)
+        assert current["status"] == "Completed", current
+        nxt = (
+            state["bookmarks"]["leads"].get("next_export_job")
+            if ahead is _leads_ahead
+            else state["marketo"]["next_activity_export"]
+        )
+        kept = {current["exportId"], nxt["exportId"]}
+
+        # The run dies right there; the rerun gets that STATE: it reads both jobs (no
+        # new export for their windows) and nothing is lost.
+        fast_sandbox.reset_calls()
+        rerun = run_tap(config, chosen, state)
+        entity = "leads" if ahead is _leads_ahead else "activities"
+        creates = fast_sandbox.calls()["endpoints"].get(
+            f"POST /bulk/v1/{entity}/export/create.json", 0
+        )
+        used = set()
+        for st in rerun.states:
+            job = (
+                st["bookmarks"]["leads"].get("export_job")
+                if entity == "leads"
+                else st.get("marketo", {}).get("activity_export")
+            )
+            if job and job.get("exportId"):
+                used.add(job["exportId"])
+        assert kept <= used, (kept, used)
+        assert creates == len(used - kept)
+        before = [m for m in first.messages[:index] if m["type"] == "RECORD"]
+        union: dict[str, list[dict[str, Any]]] = {}
+        for message in before:
+            union.setdefault(message["stream"], []).append(message["record"])
+        for stream, records in rerun.records.items():
+            union.setdefault(stream, []).extend(records)
+        streams = {"leads"} if entity == "leads" else {"activities_*"}
+        problems = ground_truth_problems(union, fast_sandbox, catalog, streams)
+        assert not problems, problems

@@ -228,3 +228,102 @@ def test_settings_can_come_from_the_environment() -> None:
     assert tap.config["client_secret"] == "secret-from-env"
     assert tap.config["priority_first"] is True
     assert tap.config["max_daily_calls"] == 40_000
+
+
+VALID = {
+    "endpoint": "https://123-ABC-456.mktorest.com",
+    "client_id": "id",
+    "client_secret": "secret-value",
+    "start_date": "2026-01-01T00:00:00Z",
+}
+
+
+def _config_errors(**changes: object) -> list[str]:
+    from singer_sdk.exceptions import ConfigValidationError  # noqa: PLC0415
+
+    config = {**VALID, **changes}
+    try:
+        TapMarketoCRM(config=config, catalog={"streams": []})
+    except ConfigValidationError as exc:
+        return exc.errors
+    return []
+
+
+@pytest.mark.parametrize(
+    ("changes", "words"),
+    [
+        ({"start_date": "yesterday"}, ["start_date", "ISO 8601"]),
+        ({"start_date": 20260101}, ["start_date"]),
+        ({"endpoint": "123-ABC-456.mktorest.com"}, ["endpoint", "https://"]),
+        ({"identity": "mktorest.com/identity"}, ["identity", "https://"]),
+        ({"client_id": ""}, ["client_id", "empty"]),
+        ({"max_export_days": 90}, ["max_export_days", "Marketo's limit is 31", "90"]),
+        ({"max_export_days": 0}, ["max_export_days", "between 1 and 31"]),
+        ({"max_export_days": "lots"}, ["max_export_days", "whole number"]),
+        ({"max_concurrency": 0}, ["max_concurrency", "between 1 and 10"]),
+        ({"max_concurrency": 11}, ["max_concurrency", "10 calls in flight"]),
+        ({"lookback_window_days": -3}, ["lookback_window_days", "skip data"]),
+        ({"lookback_window_days": 10_000}, ["lookback_window_days", "between 0 and 365"]),
+        ({"bulk_poll_interval_seconds": -1}, ["bulk_poll_interval_seconds", "more than 0"]),
+        ({"bulk_poll_interval_seconds": 0}, ["bulk_poll_interval_seconds", "more than 0"]),
+        ({"bulk_job_timeout_seconds": 0}, ["bulk_job_timeout_seconds", "more than 0"]),
+        ({"max_export_mb_per_day": -5}, ["max_export_mb_per_day", "more than 0"]),
+        ({"max_daily_calls": 0}, ["max_daily_calls", "at least 1"]),
+        ({"rate_limit_calls": 10}, ["rate_limit_calls", "at least 11", "headroom"]),
+        ({"rate_limit_window_seconds": 0}, ["rate_limit_window_seconds", "more than 0"]),
+        ({"priority_first": "sometimes"}, ["priority_first", "true or false"]),
+    ],
+)
+def test_a_bad_setting_is_refused_with_one_message_naming_it(
+    changes: dict[str, object], words: list[str]
+) -> None:
+    errors = _config_errors(**changes)
+    assert len(errors) == 1, errors
+    for word in words:
+        assert word in errors[0], errors[0]
+
+
+def test_secret_values_are_never_echoed_in_setting_errors() -> None:
+    errors = _config_errors(client_secret=12345678)
+    assert errors
+    assert "client_secret" in errors[0]
+    assert "12345678" not in errors[0]
+
+
+def test_edge_values_are_accepted_and_zero_is_not_replaced_by_a_default() -> None:
+    for changes in (
+        {"max_export_days": 31, "max_concurrency": 10, "lookback_window_days": 0},
+        {"max_export_days": 1, "max_concurrency": 1, "lookback_window_days": 365},
+        {"bulk_poll_interval_seconds": 0.01, "rate_limit_calls": 11},
+    ):
+        assert _config_errors(**changes) == [], changes
+    tap = TapMarketoCRM(config={**VALID, "max_concurrency": 1}, catalog={"streams": []})
+    assert tap.config["max_concurrency"] == 1
+    assert tap.config["max_export_days"] == 31  # defaults filled in by validation
+
+
+def test_about_publishes_the_range_of_every_numeric_setting() -> None:
+    info = json.loads(
+        subprocess.run(
+            [sys.executable, "-m", "tap_marketo_crm", "--about", "--format=json"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
+    settings = info["settings"]["properties"]
+    assert (settings["max_export_days"]["minimum"], settings["max_export_days"]["maximum"]) == (
+        1,
+        31,
+    )
+    assert (settings["max_concurrency"]["minimum"], settings["max_concurrency"]["maximum"]) == (
+        1,
+        10,
+    )
+    assert settings["lookback_window_days"]["minimum"] == 0
+    for name, prop in settings.items():
+        types = set(prop.get("type") or [])
+        if types & {"integer", "number"} and not name.startswith(("flattening", "batch")):
+            bounded = {"minimum", "exclusiveMinimum"} & set(prop)
+            assert bounded, f"{name} has no lower bound in --about"
+    assert settings["endpoint"]["pattern"].startswith("^https?://")

@@ -674,7 +674,12 @@ class CustomObjectsExport(ExportKind):
         name, value = _one_filter(_filter(body), CUSTOM_OBJECT_FILTERS)
         flt: dict[str, Any] = {"type": name}
         if name == "updatedAt":
-            # No 1035 gate here: Adobe marks only the custom object smart list filters.
+            # Adobe marks only the custom object smart list filters as subscription
+            # features; `custom_object_updated_at_filter` emulates one refusing updatedAt.
+            if not config.custom_object_updated_at_filter:
+                raise ApiError(
+                    "1035", "Unsupported filter type for target subscription: updatedAt"
+                )
             flt.update(parse_range(value, name, config.export_max_window_days).as_filter())
         elif name.startswith("staticList"):
             flt["listId"] = _static_list(store, name, value)

@@ -32,10 +32,15 @@ from tap_marketo_crm.streams.activity_feed import (
     feed_position,
     merge_losers,
 )
+from tap_marketo_crm.streams.by_key import lead_keys
 
 ACTIVITY_PREFIX = "activities_"
 CUSTOM_PREFIX = "custom_"
 UNSUPPORTED_FILTER = "1035"  # the subscription has no bulk `updatedAt` filter
+# Custom object read modes (``read_mode`` in the stream's state).
+BULK = "bulk"
+LINKED_KEYS = "linked_keys"
+MAX_LINKED_KEYS = 300  # filter values per REST read (Marketo's limit)
 
 
 class WindowedExportStream(MarketoStream):
@@ -111,37 +116,75 @@ class WindowedExportStream(MarketoStream):
         bookmark = self.bookmark()
         start = max(bookmark - self.lookback, self.start_date) if bookmark else self.start_date
         plan: list[tuple[Window, Mapping[str, Any] | None]] = []
-        saved = self.stream_state.get("export_job")
-        if saved and self._can_resume(saved, exported, filter_field, start):
-            window = Window.from_state(saved["window"])
-            plan += [(w, None) for w in plan_windows(start, window.start, self.max_export_days)]
-            plan.append((window, saved))
-            start = window.end
-        elif saved:
+        runner = self.export_runner(self.entity)
+        # The job in progress and the one queued ahead of it (see ``exports``): each is
+        # read whole, in order, before planning on from the end of the last one.
+        saved = self.stream_state.get("export_job") or None
+        ahead = self.stream_state.get("next_export_job") or None
+        if saved is None:
+            saved, ahead = ahead, None
+        for job_state in (saved, ahead):
+            if not job_state:
+                continue
+            if self._can_resume(job_state, exported, filter_field, start):
+                window = Window.from_state(job_state["window"])
+                plan += [(w, None) for w in plan_windows(start, window.start, self.max_export_days)]
+                plan.append((window, job_state))
+                start = window.end
+                continue
             self.logger.info(
                 "'%s': export %s in state no longer matches the selection; not resumed",
                 self.name,
-                saved.get("exportId"),
+                job_state.get("exportId"),
             )
+            runner.discard(job_state, self.name)  # frees its place in Marketo's queue
         plan += [(w, None) for w in plan_windows(start, self.run.now, self.max_export_days)]
-        runner = self.export_runner(self.entity)
-        for window, job_state in plan:
-            body = {
+
+        def body_of(window: Window) -> dict[str, Any]:
+            return {
                 "fields": exported,
                 "format": "CSV",
                 "filter": {filter_field: window.as_filter()},
             }
-            meta = {"window": window.to_state(), "filter_field": filter_field, "fields": exported}
+
+        def meta_of(window: Window) -> dict[str, Any]:
+            return {"window": window.to_state(), "filter_field": filter_field, "fields": exported}
+
+        queued_ahead: dict[str, Any] = {}  # the next window's job, once queued ahead
+        for index, (window, saved_state) in enumerate(plan):
+            job_state = saved_state
+            if queued_ahead.get("window") == window.to_state():
+                job_state = dict(queued_ahead)
+            queued_ahead.clear()
+            following = plan[index + 1] if index + 1 < len(plan) else None
+
+            def prefetch(following: tuple[Window, Any] | None = following) -> None:
+                if following is None or following[1] is not None:
+                    return  # last window, or the next one is already a job in state
+                state = runner.prefetch(
+                    body_of(following[0]),
+                    meta=meta_of(following[0]),
+                    save=self._save_next_job,
+                    label=f"{self.name} {filter_field} {following[0]}",
+                )
+                queued_ahead.update(state or {})
+
             writer.mark_extracted()
             rows = runner.rows(
-                body,
-                meta=meta,
+                body_of(window),
+                meta=meta_of(window),
                 saved=job_state,
                 save=self._save_job,
                 label=f"{self.name} {filter_field} {window}",
+                ahead=prefetch,
             )
             self.write_rows(rows, writer, drop, fill)
-            self.commit_bookmark(window.end, export_job=None)
+            # The next job (queued ahead now, or by an earlier run) becomes the job in
+            # progress in the same state message: never out of state in between.
+            upcoming = dict(queued_ahead) or (
+                dict(following[1]) if following is not None and following[1] else None
+            )
+            self.commit_bookmark(window.end, export_job=upcoming, next_export_job=None)
 
     def write_rows(
         self,
@@ -179,6 +222,9 @@ class WindowedExportStream(MarketoStream):
     def _save_job(self, job_state: dict[str, Any]) -> None:
         self.commit_bookmark(None, export_job=job_state)
 
+    def _save_next_job(self, job_state: dict[str, Any]) -> None:
+        self.commit_bookmark(None, next_export_job=job_state)
+
 
 class LeadsStream(WindowedExportStream):
     """Leads by bulk export, plus delete capture: leads deleted (37) or merged away (32)
@@ -206,16 +252,25 @@ class LeadsStream(WindowedExportStream):
         return any(name in self.tap.streams and self.tap.streams[name].selected for name in streams)
 
     def extra_fields(self) -> list[str]:
-        # Companies and sales persons are fetched by the keys seen on leads.
+        """Lead fields later streams of this run read by, harvested from this export:
+        companies and sales persons are fetched by the keys seen on leads, and so are
+        custom objects read by their linked keys (see ``CustomObjectStream``)."""
         extras = []
         if self._wants("companies"):
             extras.append("externalCompanyId")
         if self._wants("salespersons"):
             extras.append("externalSalesPersonId")
+        for stream in self.tap.streams.values():
+            if isinstance(stream, CustomObjectStream):
+                name = stream.lead_key_field()
+                if name and name not in extras:
+                    extras.append(name)
         return extras
 
     def sync_records(self) -> None:
-        self._keys = {name: self.run.lead_keys[name] for name in self.extra_fields()}
+        self._keys = {
+            name: self.run.lead_keys.setdefault(name, set()) for name in self.extra_fields()
+        }
         # A first sync exports every lead: the companies' and sales persons' full pass.
         self.run.leads_full_pass = self.bookmark() is None
         super().sync_records()
@@ -260,7 +315,18 @@ class LeadsStream(WindowedExportStream):
 
 
 class CustomObjectStream(WindowedExportStream):
-    """``custom_<apiName>``: one custom object type by bulk export on ``updatedAt``."""
+    """``custom_<apiName>``: one custom object type by bulk export on ``updatedAt``.
+
+    Where the subscription refuses that filter (1035), the stream falls back, once and
+    for good (``read_mode: linked_keys`` in its state, with a warning every run), to REST
+    reads by the keys its records link to, 300 per call: the ids of the leads seen this
+    run for lead-linked types, the ``externalCompanyId`` values seen on leads and other
+    objects this run for company-linked ones (all leads on its first sync). Every
+    record of those parents is written, whatever its ``updatedAt``. Limitation: a record
+    changed while its parent did not change is seen only when the parent does.
+    """
+
+    read_mode_key = "read_mode"
 
     def __init__(
         self, tap: Any, schema: dict[str, Any], name: str, key: str = "marketoGUID"
@@ -276,6 +342,22 @@ class CustomObjectStream(WindowedExportStream):
     def entity(self) -> str:
         return f"customobjects/{self.api_name}"
 
+    @property
+    def link(self) -> s.ObjectLink | None:
+        return s.object_link_of(self.schema)
+
+    @property
+    def read_mode(self) -> str:
+        return str(self.stream_state.get(self.read_mode_key) or BULK)
+
+    def lead_key_field(self) -> str | None:
+        """The lead field whose values this stream reads by this run, when it reads by
+        linked keys (the leads stream then harvests them); None otherwise."""
+        if not self.selected or self.read_mode != LINKED_KEYS:
+            return None
+        link = self.link
+        return link.lead_field if link is not None else None
+
     @classmethod
     def schema_from_describe(cls, described: Mapping[str, Any]) -> dict[str, Any]:
         properties = s.fields_schema(described.get("fields") or [])
@@ -284,7 +366,62 @@ class CustomObjectStream(WindowedExportStream):
             properties[id_field] = {
                 "type": [t for t in properties[id_field]["type"] if t != "null"]
             }
+        s.mark_link(properties, s.link_from_describe(described))
         return s.object_schema(properties)
+
+    def sync_records(self) -> None:
+        if self.read_mode != LINKED_KEYS:
+            try:
+                super().sync_records()
+                return
+            except MarketoAPIError as exc:
+                if exc.code != UNSUPPORTED_FILTER or self.filter_field != "updatedAt":
+                    raise
+                if self.link is None or self.link.lead_field is None:
+                    raise MarketoAPIError(
+                        f"{exc.message}; and the type's link to its parent is unknown, so "
+                        "its records cannot be read by linked keys instead",
+                        code=exc.code,
+                        endpoint=exc.endpoint,
+                    ) from exc
+                # Detected once; state keeps the mode so later runs do not ask again.
+                self.stream_state[self.read_mode_key] = LINKED_KEYS
+                self.stream_state["export_job"] = None
+                self.save_state()
+        self.read_linked()
+
+    def read_linked(self) -> None:
+        link = self.link
+        assert link is not None, self.name
+        assert link.lead_field is not None, self.name
+        parent = "lead ids" if link.parent.lower() == "lead" else f"{link.parent_field} values"
+        self.logger.warning(
+            "'%s': this Marketo subscription refuses the bulk updatedAt filter for custom "
+            "objects (1035); reading its records by the %s seen this run instead, 300 per "
+            "call. Records changed while their %s did not are missed until it does.",
+            self.name,
+            parent,
+            link.parent.lower(),
+        )
+        keys = lead_keys(self, link.lead_field)
+        if link.parent.lower() == "company":
+            keys |= self.run.object_keys.get(link.parent_field, set())
+        writer = RecordWriter(self, text_input=False)
+        fields = [n for n in self.selected_properties() if not n.startswith("_sdc_")]
+        path = f"/rest/v1/customobjects/{self.api_name}.json"
+        for batch in chunked(sorted(k for k in keys if k), MAX_LINKED_KEYS):
+            for record in self.client.iter_results(
+                path,
+                {
+                    "filterType": link.field,
+                    "filterValues": batch,
+                    "fields": fields,
+                    "batchSize": MAX_LINKED_KEYS,
+                },
+            ):
+                writer.write(record)
+        self.log_written(writer, f" (read by {len(keys)} linked keys)")
+        self.commit_bookmark(self.run.now, export_job=None)
 
 
 class ActivityTypesStream(MarketoStream):
@@ -530,11 +667,21 @@ class ActivityExport:
                 stream._write_schema_message()
         routes = {str(tid): _Route(st) for tid, st in self.by_type.items()}
         runner = first.export_runner("activities")
-        saved = self.section.get("activity_export")
-        if saved and saved.get("exportId"):
-            window = self._from_saved(saved)
+        # The job in progress and the one queued ahead of it (see ``exports``): each is a
+        # whole unit (window, types, bounds), read in order before planning on.
+        saved = self.section.get("activity_export") or None
+        ahead = self.section.get("next_activity_export") or None
+        if saved is None:
+            saved, ahead = ahead, None
+        units: list[tuple[ActivityWindow, Mapping[str, Any]]] = []
+        for job_state in (saved, ahead):
+            if not job_state or not job_state.get("exportId"):
+                continue
+            window = self._from_saved(job_state)
             if window is not None:
-                self._export(window, routes, runner, saved)
+                units.append((window, job_state))
+        for index, (window, job_state) in enumerate(units):
+            self._export(window, routes, runner, job_state, _next(units, index))
         plan = plan_activity_windows(
             [st.progress() for st in self.streams],
             start_date=first.start_date,
@@ -545,8 +692,10 @@ class ActivityExport:
             # A first sync under priority_first fetches the newest window only.
             include_backfill=any(st.bookmark() is not None for st in self.streams),
         )
-        for window in plan:
-            self._export(window, routes, runner, None)
+        queued: Mapping[str, Any] | None = None
+        for index, window in enumerate(plan):
+            following = (plan[index + 1], None) if index + 1 < len(plan) else None
+            queued = self._export(window, routes, runner, queued, following)
         for route in routes.values():
             route.stream.log_written(route.writer)
 
@@ -570,36 +719,79 @@ class ActivityExport:
         routes: dict[str, _Route],
         runner: Any,
         saved: Mapping[str, Any] | None,
-    ) -> None:
+        following: tuple[ActivityWindow, Mapping[str, Any] | None] | None = None,
+    ) -> dict[str, Any] | None:
+        """Read one window's job into its types' streams and commit it. ``following``
+        is the next window (and its job, when state has one): its job is queued ahead
+        while this file is read. Returns the next window's job state, if any."""
         for tid, route in routes.items():
             route.set_bounds(aw.floors.get(int(tid)), aw.ceilings.get(int(tid)))
             route.writer.mark_extracted()
-        body = {
+        queued_ahead: dict[str, Any] = {}
+
+        def prefetch() -> None:
+            if following is None or following[1] is not None:
+                return
+            nxt = following[0]
+            state = runner.prefetch(
+                self._body(nxt),
+                meta=self._meta(nxt),
+                save=self._save_next_job,
+                label=self._label(nxt),
+            )
+            queued_ahead.update(state or {})
+
+        get_route = routes.get
+        for row in runner.rows(
+            self._body(aw),
+            meta=self._meta(aw),
+            saved=saved,
+            save=self._save_job,
+            label=self._label(aw),
+            ahead=prefetch,
+        ):
+            route = get_route(row["activityTypeId"] or "")
+            if route is not None:
+                route.write(row)
+        upcoming = dict(queued_ahead) or (
+            dict(following[1]) if following is not None and following[1] else None
+        )
+        self._commit(aw, upcoming)
+        return upcoming
+
+    @staticmethod
+    def _body(aw: ActivityWindow) -> dict[str, Any]:
+        return {
             "format": "CSV",
             "filter": {"createdAt": aw.window.as_filter(), "activityTypeIds": list(aw.type_ids)},
         }
-        meta = {
+
+    @staticmethod
+    def _meta(aw: ActivityWindow) -> dict[str, Any]:
+        return {
             "window": aw.window.to_state(),
             "activityTypeIds": list(aw.type_ids),
             "backfill": aw.backfill,
             "floors": {str(k): v for k, v in aw.floors.items()},
             "ceilings": {str(k): v for k, v in aw.ceilings.items()},
         }
-        label = (
-            f"activities{' backfill' if aw.backfill else ''} {aw.window} ({len(aw.type_ids)} types)"
-        )
-        get_route = routes.get
-        for row in runner.rows(body, meta=meta, saved=saved, save=self._save_job, label=label):
-            route = get_route(row["activityTypeId"] or "")
-            if route is not None:
-                route.write(row)
-        self._commit(aw)
+
+    @staticmethod
+    def _label(aw: ActivityWindow) -> str:
+        kind = "activities backfill" if aw.backfill else "activities"
+        return f"{kind} {aw.window} ({len(aw.type_ids)} types)"
 
     def _save_job(self, job_state: dict[str, Any] | None) -> None:
         self.section["activity_export"] = job_state
         self.first.save_state()
 
-    def _commit(self, aw: ActivityWindow) -> None:
+    def _save_next_job(self, job_state: dict[str, Any] | None) -> None:
+        self.section["next_activity_export"] = job_state
+        self.first.save_state()
+
+    def _commit(self, aw: ActivityWindow, upcoming: dict[str, Any] | None = None) -> None:
+        """Move the window's types' bookmarks; the next job (``upcoming``) becomes the
+        job in progress in the same state message."""
         priority_first = bool(self.first.config.get("priority_first"))
         start_date = self.first.start_date
         for type_id in aw.type_ids:
@@ -618,8 +810,15 @@ class ActivityExport:
             if current is None or aw.window.end > current:
                 state["replication_key"] = stream.replication_key
                 state["replication_key_value"] = s_ts(aw.window.end)
-        self.section["activity_export"] = None
+        self.section["activity_export"] = upcoming
+        self.section["next_activity_export"] = None
         self.first.save_state()
+
+
+def _next(
+    units: Sequence[tuple[ActivityWindow, Mapping[str, Any]]], index: int
+) -> tuple[ActivityWindow, Mapping[str, Any] | None] | None:
+    return units[index + 1] if index + 1 < len(units) else None
 
 
 def write_activity_rows(rows: Iterable[Mapping[str, Any]], routes: dict[str, _Route]) -> None:

@@ -20,6 +20,8 @@ import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from marketo_core.errors import MarketoAPIError
+
 from tap_marketo_crm import schemas as s
 from tap_marketo_crm.client import MarketoStream, chunked
 from tap_marketo_crm.exports import Window, plan_windows
@@ -32,6 +34,7 @@ from tap_marketo_crm.streams.activity_feed import (
 )
 
 MAX_KEYS = 300
+UNSUPPORTED_FILTER = "1035"  # the subscription has no bulk `updatedAt` filter
 LEAD_KEY_FIELDS = ("externalCompanyId", "externalSalesPersonId")
 
 
@@ -74,48 +77,66 @@ class ByKeyStream(MarketoStream):
 
 
 def lead_keys(stream: MarketoStream, field: str) -> set[str]:
-    """Values of ``field`` on the leads this stream must consider this run.
+    """Values of lead ``field`` on the leads this stream must consider this run.
 
-    The leads stream harvests them from its own export when it ran; otherwise (leads not
-    selected, or this stream's first sync needs every lead while leads is incremental) a
-    key-only lead export covers the span.
+    The leads stream harvests them from its own export when it ran and was asked to
+    (``SyncRun.lead_keys`` holds only harvested fields); otherwise (leads not selected,
+    or this stream's first sync needs every lead while leads is incremental) a key-only
+    lead export covers the span.
     """
     run = stream.run
     first_sync = stream.bookmark() is None
-    if run.leads_synced and (run.leads_full_pass or not first_sync):
-        return set(run.lead_keys.get(field) or ())
+    if field in run.lead_keys and run.leads_synced and (run.leads_full_pass or not first_sync):
+        return set(run.lead_keys[field])
     since = None if first_sync else stream.bookmark()
     cache_key = f"lead_keys:{since}"
-    if cache_key not in run.cache:
-        run.cache[cache_key] = _key_export(stream, since)
-    return set(run.cache[cache_key].get(field) or ())
+    cached: dict[str, set[str]] = run.cache.setdefault(cache_key, {})
+    if field not in cached:
+        wanted = [f for f in (*LEAD_KEY_FIELDS, field) if f not in cached]
+        cached.update(_key_export(stream, since, list(dict.fromkeys(wanted))))
+    return set(cached[field])
 
 
-def _key_export(stream: MarketoStream, since: dt.datetime | None) -> dict[str, set[str]]:
-    """Key fields of every lead updated since ``since`` (all leads when None); not kept in
-    state: it only feeds this run's by-key reads."""
+def _key_export(
+    stream: MarketoStream, since: dt.datetime | None, names: list[str]
+) -> dict[str, set[str]]:
+    """Values of the lead fields ``names`` on every lead updated since ``since`` (all
+    leads when None); not kept in state: it only feeds this run's by-key reads."""
     leads = stream.tap.streams.get("leads")
     filter_field = "updatedAt"
     if leads is not None:
         filter_field = str(leads.stream_state.get("filter_field") or "updatedAt")
     start = stream.start_date if since is None else max(since - stream.lookback, stream.start_date)
-    keys: dict[str, set[str]] = {name: set() for name in LEAD_KEY_FIELDS}
+    keys: dict[str, set[str]] = {name: set() for name in names}
     runner = stream.export_runner("leads")
-    fields = ["id", *LEAD_KEY_FIELDS]
+    fields = list(dict.fromkeys(["id", *names]))
     windows: list[Window] = plan_windows(start, stream.run.now, stream.max_export_days)
     stream.logger.info("'%s': reading lead keys in %d export windows", stream.name, len(windows))
     for window in windows:
-        body = {"fields": fields, "format": "CSV", "filter": {filter_field: window.as_filter()}}
-        for row in runner.rows(
-            body,
-            meta={},
-            saved=None,
-            save=lambda _job: None,
-            label=f"lead keys {filter_field} {window}",
-        ):
-            for name in LEAD_KEY_FIELDS:
-                if row.get(name):
-                    keys[name].add(str(row[name]))
+        while True:
+            body = {"fields": fields, "format": "CSV", "filter": {filter_field: window.as_filter()}}
+            try:
+                for row in runner.rows(
+                    body,
+                    meta={},
+                    saved=None,
+                    save=lambda _job: None,
+                    label=f"lead keys {filter_field} {window}",
+                ):
+                    for name in names:
+                        if row.get(name):
+                            keys[name].add(str(row[name]))
+                break
+            except MarketoAPIError as exc:
+                if exc.code != UNSUPPORTED_FILTER or filter_field != "updatedAt":
+                    raise
+                # The subscription has no bulk updatedAt filter (see the leads stream).
+                stream.logger.warning(
+                    "'%s': lead keys read by createdAt (the updatedAt filter is refused, "
+                    "1035): leads changed since but created before are not seen",
+                    stream.name,
+                )
+                filter_field = "createdAt"
     return keys
 
 
