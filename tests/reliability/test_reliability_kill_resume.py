@@ -36,8 +36,9 @@ pytestmark = pytest.mark.slow
 
 KILLS = 20
 SEED = int(os.environ.get("RELIABILITY_SEED") or random.randrange(1 << 30))
-# Makes a run last a few seconds: export jobs queue and process, every call is slower.
-SLOW_SANDBOX = {"export_queued_seconds": 0.2, "export_processing_seconds": 0.2, "latency_ms": 15}
+# Makes a run last a few seconds: export jobs queue and process, every call is slower
+# (long enough that kills land mid-export, short enough that 20+ kills stay cheap).
+SLOW_SANDBOX = {"export_queued_seconds": 0.1, "export_processing_seconds": 0.1, "latency_ms": 10}
 
 
 @dataclass
@@ -46,6 +47,7 @@ class Attempt:
     returncode: int | None = None
     killed: bool = False
     seconds: float = 0.0
+    first_line: float | None = None  # seconds from start to the first stdout line
 
     @property
     def messages(self) -> list[dict[str, Any]]:
@@ -73,6 +75,8 @@ def _attempt(cmd: list[str], kill_after: float | None, stdin: Path | None, log: 
 
         def read() -> None:
             for line in stdout:
+                if result.first_line is None:
+                    result.first_line = time.monotonic() - started
                 if line.endswith("\n"):
                     result.lines.append(line)
 
@@ -109,6 +113,11 @@ TYPE_IDS = {"activities_visit_webpage": 1, "activities_new_lead": 12,
             "activities_email_delivered": 7}
 
 
+def _record_keys(attempt: Attempt) -> set[tuple[str, Any]]:
+    return {(m["stream"], m["record"].get("marketoGUID") or m["record"].get("id"))
+            for m in attempt.messages if m.get("type") == "RECORD"}
+
+
 def test_the_tap_killed_20_times_at_random_loses_no_record(
     fast_sandbox: SandboxControl, sandbox_info: dict[str, str], discovered: dict[str, Any],
     tmp_path: Path,
@@ -124,21 +133,34 @@ def test_the_tap_killed_20_times_at_random_loses_no_record(
     assert baseline.returncode == 0, log.read_text()[-3000:]
     fast_sandbox.reset_calls()
 
+    # A resumed run has less left to do than a fresh one, so its kill is drawn between the
+    # end of start-up (the baseline's first output) and an estimate of its length: the
+    # baseline scaled by the share of the sync's records not yet emitted. Kills so land
+    # inside the run's work instead of after it, and few syncs end before a kill and have
+    # to start over from scratch. Once KILLS kills have happened, runs resume until done.
+    startup = baseline.first_line or 0.0
+    everything = _record_keys(baseline)
+    emitted: set[tuple[str, Any]] = set()  # by the current sync's runs
     state: dict[str, Any] | None = None
     attempts: list[Attempt] = []
     while True:
-        kill = rng.uniform(0.05, 1.0) * baseline.seconds if len(attempts) < KILLS * 2 else None
+        left = 1 - len(emitted & everything) / max(len(everything), 1)
+        expected = max(startup + (baseline.seconds - startup) * left, startup + 0.5)
+        killed = sum(a.killed for a in attempts)
+        kill = rng.uniform(startup, expected) if killed < KILLS else None
         folder = tmp_path / f"run{len(attempts)}"
         attempt = _attempt([*TAP_CMD, *tap_args(folder, config, catalog, state)], kill, None, log)
         attempts.append(attempt)
         states = [m["value"] for m in attempt.messages if m.get("type") == "STATE"]
         if states:
             state = states[-1]
+        emitted |= _record_keys(attempt)
         if not attempt.killed:
             assert attempt.returncode == 0, log.read_text()[-3000:]
             if sum(a.killed for a in attempts) >= KILLS:
                 break
             state = None  # finished before its kill: start a new sync from scratch
+            emitted = set()
     records: dict[str, list[dict[str, Any]]] = {}
     for attempt in attempts:
         for m in attempt.messages:
@@ -155,7 +177,8 @@ def test_the_tap_killed_20_times_at_random_loses_no_record(
                                           fast_sandbox.objects("programs"), ["id"])
     dupes = {s: duplicates(r, ["marketoGUID"] if s.startswith("activities") else ["id"])
              for s, r in records.items()}
-    _report("tap", attempts, f"duplicates={json.dumps(dupes, sort_keys=True)}")
+    _report("tap", attempts, f"baseline={baseline.seconds:.1f}s startup={startup:.1f}s "
+            f"duplicates={json.dumps(dupes, sort_keys=True)}")
     assert sum(a.killed for a in attempts) >= KILLS
     assert not {k: v for k, v in problems.items() if v}
 
@@ -251,7 +274,8 @@ def test_the_target_killed_20_times_at_random_loses_no_record(
     problems += [f"company KR-C{i} missing" for i in range(N_COMPANIES)
                  if f"KR-C{i}" not in companies]
     dupes = len(leads) - len({lead["email"] for lead in leads.values()})
-    _report("target", attempts, f"duplicate_leads_in_marketo={dupes}")
+    _report("target", attempts, f"baseline={baseline.seconds:.1f}s "
+            f"duplicate_leads_in_marketo={dupes} resent_runs={resent}")
     assert sum(a.killed for a in attempts) >= KILLS
     assert not problems[:10]
     assert len(leads) == N_LEADS
