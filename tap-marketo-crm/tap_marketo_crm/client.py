@@ -26,7 +26,7 @@ import logging
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from marketo_core import MarketoClient
 from marketo_core.bulk import ExportJobTimeout
@@ -47,6 +47,8 @@ from tap_marketo_crm.schemas import Converter, build_converters
 from tap_marketo_crm.settings import setting
 
 if TYPE_CHECKING:
+    from singer_sdk.helpers.types import TapState
+
     from tap_marketo_crm.streams.activity_feed import ActivityFeed, FeedNeed
     from tap_marketo_crm.tap import TapMarketoCRM
 
@@ -337,6 +339,9 @@ class MarketoStream(Stream):
 
     # Whether records come from bulk CSV files (text) or JSON answers.
     text_input = False
+    # The stream's name: a class attribute of every concrete stream (the SDK declares it
+    # on instances only; discovery maps catalog names to classes).
+    name: str
     # Key columns the stream declares; subclasses set them.
     primary_keys_default: tuple[str, ...] = ()
     replication_key_default: str | None = None
@@ -349,6 +354,12 @@ class MarketoStream(Stream):
             self.primary_keys = list(self.primary_keys_default)
         if self.replication_key_default:
             self.replication_key = self.replication_key_default
+
+    @classmethod
+    def fixed_schema(cls) -> dict[str, Any]:
+        """The schema of a stream Marketo publishes no describe for; those streams
+        (``discovery.FIXED_STREAMS``) define it."""
+        raise NotImplementedError(f"{cls.__name__} has no fixed schema")
 
     # --- what the tap shares ---------------------------------------------------------
 
@@ -505,11 +516,18 @@ def max_timestamp(current: str | None, candidate: str | None) -> str | None:
     return candidate if candidate > current else current
 
 
-def state_section(tap_state: dict[str, Any]) -> dict[str, Any]:
-    section = tap_state.get(STATE_KEY)
+def raw_state(tap_state: TapState | dict[str, Any]) -> dict[str, Any]:
+    """The tap state as the plain dict it is: the SDK types it as a TypedDict of
+    ``bookmarks`` only, while the Singer state may carry other top-level keys (ours)."""
+    return cast("dict[str, Any]", tap_state)
+
+
+def state_section(tap_state: TapState | dict[str, Any]) -> dict[str, Any]:
+    state = raw_state(tap_state)
+    section = state.get(STATE_KEY)
     if not isinstance(section, dict):
         section = {}
-        tap_state[STATE_KEY] = section
+        state[STATE_KEY] = section
     return section
 
 
@@ -525,5 +543,6 @@ __all__ = [
     "SyncRun",
     "chunked",
     "max_timestamp",
+    "raw_state",
     "state_section",
 ]

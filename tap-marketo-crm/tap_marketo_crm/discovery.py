@@ -24,6 +24,7 @@ from tap_marketo_crm.streams.bulk import (
     LeadsStream,
 )
 from tap_marketo_crm.streams.by_key import (
+    ByKeyStream,
     CompaniesStream,
     OpportunitiesStream,
     OpportunityRolesStream,
@@ -48,22 +49,20 @@ FIXED_STREAMS: tuple[type[MarketoStream], ...] = (
 )
 
 # Streams whose schema comes from a describe endpoint (path of its describe).
-DESCRIBED_OBJECTS: tuple[tuple[type[MarketoStream], str], ...] = (
+DESCRIBED_OBJECTS: tuple[tuple[type[ByKeyStream], str], ...] = (
     (CompaniesStream, "/rest/v1/companies/describe.json"),
     (SalespersonsStream, "/rest/v1/salespersons/describe.json"),
     (OpportunitiesStream, "/rest/v1/opportunities/describe.json"),
     (OpportunityRolesStream, "/rest/v1/opportunities/roles/describe.json"),
 )
 
-BY_NAME: dict[str, type[MarketoStream]] = {
-    cls.name: cls
-    for cls in (
-        *FIXED_STREAMS,
-        LeadsStream,
-        ProgramMembershipsStream,
-        *(cls for cls, _ in DESCRIBED_OBJECTS),
-    )
-}
+_CATALOG_STREAMS: tuple[type[MarketoStream], ...] = (
+    *FIXED_STREAMS,
+    LeadsStream,
+    ProgramMembershipsStream,
+    *(cls for cls, _ in DESCRIBED_OBJECTS),
+)
+BY_NAME: dict[str, type[MarketoStream]] = {cls.name: cls for cls in _CATALOG_STREAMS}
 
 # Delete Lead (37) is not exportable in bulk; it is the `deleted_leads` stream.
 NOT_EXPORTABLE_ACTIVITY_TYPES = frozenset({37})

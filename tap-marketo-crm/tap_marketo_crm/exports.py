@@ -401,7 +401,7 @@ class ExportRunner:
         save: Callable[[dict[str, Any]], None],
         label: str,
     ) -> ExportJob:
-        kw = {
+        kw: dict[str, Any] = {
             "poll_interval": self.settings.poll_interval,
             "timeout": self.settings.timeout,
             "logger": self.log,

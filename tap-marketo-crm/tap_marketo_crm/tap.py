@@ -15,7 +15,13 @@ from singer_sdk.exceptions import ConfigValidationError, FatalAPIError
 from singer_sdk.plugin_base import JSONSchemaValidator, PluginBase, SingerCommand
 
 from tap_marketo_crm import discovery
-from tap_marketo_crm.client import EXIT_RESUMABLE, STATE_KEY, SyncRun, state_section
+from tap_marketo_crm.client import (
+    EXIT_RESUMABLE,
+    STATE_KEY,
+    SyncRun,
+    raw_state,
+    state_section,
+)
 from tap_marketo_crm.exports import ExportUsage
 from tap_marketo_crm.settings import CONFIG_SCHEMA, SECRETS, config_errors, setting
 
@@ -135,7 +141,7 @@ class TapMarketoCRM(Tap):
         # beside "bookmarks"; the SDK only carries bookmarks over by itself.
         section = state.get(STATE_KEY)
         if isinstance(section, dict):
-            self.state[STATE_KEY] = dict(section)
+            raw_state(self.state)[STATE_KEY] = dict(section)
 
     # --- streams ----------------------------------------------------------------------
 

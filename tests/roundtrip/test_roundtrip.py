@@ -319,7 +319,7 @@ def _expectations(trip: RoundTrip) -> dict[str, StreamExpectation]:
         ),
         "opportunity_roles": StreamExpectation(
             lambda r: (r.get("externalOpportunityId"), r.get("leadId"), r.get("role")),
-            roles, absent=gone_roles,
+            roles, deleted=gone_roles, absent=gone_roles,
         ),
         "program_memberships": StreamExpectation(
             lambda r: (r.get("programId"), r.get("leadId")),
@@ -379,13 +379,6 @@ def test_deletes_reach_the_tap(trip: RoundTrip) -> None:
     assert rows[-1]["_sdc_deleted_at"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: the tap never reports a deleted opportunity role. opportunity_roles turns "
-    "Remove from Opportunity (35) activities into compound-key reads and drops the keys "
-    "Marketo no longer finds (_fetch_compound skips them), so a role the target deleted is "
-    "neither emitted with _sdc_deleted_at nor visible downstream in any other way",
-)
 def test_deleted_role_reaches_the_tap(trip: RoundTrip) -> None:
     role = trip.picks.deleted_role
     key = (role["externalOpportunityId"], role["leadId"], role["role"])

@@ -19,6 +19,12 @@ def test_full_sync_emits_ground_truth_for_every_stream(
         assert fast_sandbox.objects(kind), f"the seed has no {kind}"
     problems = ground_truth_problems(run.records, fast_sandbox, catalog)
     assert not problems, problems
+    # Roles are keyed (and compared above) by their compound dedupe key, as Marketo and
+    # the target dedupe them; marketoGUID stays a column.
+    roles = next(e for e in catalog["streams"] if e["tap_stream_id"] == "opportunity_roles")
+    assert roles["key_properties"] == ["externalOpportunityId", "leadId", "role"]
+    assert "marketoGUID" in roles["schema"]["properties"]
+    assert all(r.get("marketoGUID") for r in run.records["opportunity_roles"])
     emitted = {n for n, rows in run.records.items() if rows}
     activity_streams = {
         e["tap_stream_id"]

@@ -11,6 +11,7 @@ import pytest
 from marketo_core import MarketoClient
 from marketo_sandbox.testing import SandboxControl
 from tap_helpers import run_tap
+from tap_marketo_crm import schemas as s
 
 
 @pytest.fixture
@@ -164,3 +165,69 @@ def test_incremental_sync_emits_exactly_the_changes_and_the_deletes(
     # Custom objects, programs, lists, campaigns: nothing changed.
     for name in ("custom_car_c", "custom_subscription_c", "programs", "static_lists", "campaigns"):
         assert not run.records.get(name), (name, run.records.get(name))
+
+
+def test_incremental_sync_reports_role_removals_by_compound_key(
+    fast_sandbox: SandboxControl,
+    config: dict[str, Any],
+    catalog: dict[str, Any],
+    writer: MarketoClient,
+) -> None:
+    """A removed role is emitted as its compound key plus ``_sdc_deleted_at`` (the date of
+    the Remove from Opportunity activity); a role removed and added again within the run
+    window is emitted live."""
+    full = run_tap(config, catalog)
+    keys = ("externalOpportunityId", "leadId", "role")
+    roles = sorted(fast_sandbox.objects("opportunity_roles"), key=lambda r: r["marketoGUID"])
+    gone, back = roles[0], next(r for r in roles[1:] if r["leadId"] != roles[0]["leadId"])
+
+    def key(record: dict[str, Any]) -> tuple[Any, ...]:
+        return tuple(record.get(k) for k in keys)
+
+    def delete(role: dict[str, Any]) -> None:
+        result = writer.post(
+            "/rest/v1/opportunities/roles/delete.json",
+            json={"deleteBy": "dedupeFields", "input": [{k: role[k] for k in keys}]},
+        )["result"][0]
+        assert result["status"] == "deleted", result
+
+    delete(gone)
+    delete(back)
+    readded = writer.post(
+        "/rest/v1/opportunities/roles.json",
+        json={
+            "action": "createOnly",
+            "dedupeBy": "dedupeFields",
+            "input": [{k: back[k] for k in (*keys, "isPrimary")}],
+        },
+    )["result"][0]
+    assert readded["status"] == "created", readded
+    removals = [
+        a
+        for a in fast_sandbox.objects("activities")
+        if a["activityTypeId"] == 35
+        and a["leadId"] == gone["leadId"]
+        and s.to_object(a["attributes"]).get("Opportunity ID") == gone["externalOpportunityId"]
+    ]
+    assert removals
+
+    run = run_tap(config, catalog, full.state)
+    emitted = run.records["opportunity_roles"]
+    assert {key(r) for r in emitted} == {key(gone), key(back)}
+    deleted = [r for r in emitted if key(r) == key(gone)]
+    assert len(deleted) == 1
+    assert set(deleted[0]) == {*keys, "_sdc_deleted_at"}
+    assert deleted[0]["_sdc_deleted_at"] == max(a["activityDate"] for a in removals)
+    live = [r for r in emitted if key(r) == key(back)]
+    assert len(live) == 1
+    assert not live[0].get("_sdc_deleted_at")
+    assert live[0]["marketoGUID"] == readded["marketoGUID"] != back["marketoGUID"]
+
+    # The next run (nothing changed) emits no role beyond the lookback's re-reads, and
+    # never the removed role as live.
+    again = run_tap(config, catalog, run.state)
+    assert not [
+        r
+        for r in again.records["opportunity_roles"]
+        if key(r) == key(gone) and not r.get("_sdc_deleted_at")
+    ]

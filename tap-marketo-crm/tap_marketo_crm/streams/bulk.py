@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from marketo_core import parse_attributes
@@ -232,7 +232,7 @@ class LeadsStream(WindowedExportStream):
 
     name = "leads"
     primary_keys_default = ("id",)
-    entity = "leads"  # type: ignore[assignment]
+    entity = "leads"
     created_at_fallback = True
 
     def __init__(self, tap: Any, schema: dict[str, Any], name: str | None = None) -> None:
@@ -618,7 +618,8 @@ ACTIVITY_STANDARD_TYPES = {
     column: s.ACTIVITY_STANDARD_COLUMNS[column]["type"] for column, _ in _STANDARD_SOURCES
 }
 # The decoder's scanner without its Python wrapper (two whitespace regexes per call).
-_JSON_SCAN = json.JSONDecoder().scan_once
+# typeshed does not declare ``scan_once``, the instance attribute JSONDecoder() sets.
+_JSON_SCAN: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 
 
 def _decode_attributes(cell: str) -> tuple[dict[str, Any], bool]:
@@ -750,9 +751,9 @@ class ActivityExport:
             label=self._label(aw),
             ahead=prefetch,
         ):
-            route = get_route(row["activityTypeId"] or "")
-            if route is not None:
-                route.write(row)
+            found = get_route(row["activityTypeId"] or "")
+            if found is not None:
+                found.write(row)
         upcoming = dict(queued_ahead) or (
             dict(following[1]) if following is not None and following[1] else None
         )

@@ -239,10 +239,36 @@ class OpportunitiesStream(_FeedDrivenStream):
                 self.run.object_keys[name].add(str(record[name]))
 
 
+RoleKey = tuple[str, int, str]
+ROLE_KEY_FIELDS = ("externalOpportunityId", "leadId", "role")
+
+
+def _role_key(record: Mapping[str, Any]) -> RoleKey | None:
+    """(externalOpportunityId, leadId, role) of a role record or compound-read item."""
+    opportunity, lead, role = (record.get(f) for f in ROLE_KEY_FIELDS)
+    if opportunity in (None, "") or lead in (None, "") or role in (None, ""):
+        return None
+    try:
+        return (str(opportunity), int(lead), str(role))
+    except (TypeError, ValueError):
+        return None
+
+
 class OpportunityRolesStream(_FeedDrivenStream):
+    """Roles keyed by Marketo's dedupe key for them (opportunity, lead, role), which is
+    also what target-marketo-crm upserts and deletes by. Remove from Opportunity
+    activities carry that key, never the role's ``marketoGUID`` (kept as a column), so a
+    removed role is emitted as the key plus ``_sdc_deleted_at``."""
+
     name = "opportunity_roles"
-    primary_keys_default = ("marketoGUID",)
+    primary_keys_default = ROLE_KEY_FIELDS
     path = "/rest/v1/opportunities/roles.json"
+
+    @classmethod
+    def schema_from_describe(cls, described: Mapping[str, Any]) -> dict[str, Any]:
+        schema = super().schema_from_describe(described)
+        schema["properties"][s.SDC_DELETED_AT] = s.DATETIME
+        return schema
 
     def sync_records(self) -> None:
         events = self.events()
@@ -250,37 +276,73 @@ class OpportunityRolesStream(_FeedDrivenStream):
         if feed_position(self) is None:
             # First sync: every role of every opportunity the feed names.
             keys = {k for k in (_opportunity_key(e) for e in events) if k}
-            for record in self.fetch("externalOpportunityId", keys):
+            for record in self.fetch("externalOpportunityId", keys, *ROLE_KEY_FIELDS):
                 writer.write(record)
         else:
-            # Later: exactly the roles added or removed, by their compound dedupe key.
-            compound = {}
-            for event in events:
-                if int(event.get("activityTypeId") or 0) not in (
-                    ADD_TO_OPPORTUNITY,
-                    REMOVE_FROM_OPPORTUNITY,
-                ):
-                    continue
-                opportunity = _opportunity_key(event)
-                role = (event.get("attributes") or {}).get("Role")
-                if opportunity and role and event.get("leadId") is not None:
-                    key = (opportunity, int(event["leadId"]), str(role))
-                    compound[key] = {
-                        "externalOpportunityId": key[0],
-                        "leadId": key[1],
-                        "role": key[2],
-                    }
-            for record in self._fetch_compound(list(compound.values())):
+            # Later: exactly the roles added or removed, re-read by their compound key;
+            # the read says whether each still exists (a role removed and added again
+            # within the window is live), a key it no longer finds is a delete dated by
+            # the key's latest Remove from Opportunity activity.
+            removed_at = self._role_changes(events)
+            found: set[RoleKey] = set()
+            for record in self._fetch_compound(sorted(removed_at)):
+                key = _role_key(record)
+                if key is not None:
+                    found.add(key)
                 writer.write(record)
+            gone = sorted(set(removed_at) - found)
+            if gone and s.SDC_DELETED_AT not in writer.columns:
+                # A catalog from before roles carried deletes (or one deselecting the
+                # column): a bare key record would read as a live role downstream.
+                self.logger.warning(
+                    "'%s': %d removed roles not emitted: `%s` is not in the catalog's "
+                    "schema or not selected (re-run discovery)",
+                    self.name,
+                    len(gone),
+                    s.SDC_DELETED_AT,
+                )
+                gone = []
+            for key in gone:
+                deleted = dict(zip(ROLE_KEY_FIELDS, key, strict=True))
+                deleted[s.SDC_DELETED_AT] = removed_at[key] or self.run.now
+                writer.write_partial(deleted)
         self.log_written(writer)
         self.finish(writer.count)
 
-    def _fetch_compound(self, inputs: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-        fields = self.read_fields()
+    @staticmethod
+    def _role_changes(events: Iterable[Mapping[str, Any]]) -> dict[RoleKey, str | None]:
+        """Role keys named by Add to / Remove from Opportunity activities, each with the
+        date of its latest removal (None: never removed in the window)."""
+        changes: dict[RoleKey, str | None] = {}
+        ordered = sorted(events, key=lambda e: (e.get("activityDate") or "", int(e.get("id") or 0)))
+        for event in ordered:
+            type_id = int(event.get("activityTypeId") or 0)
+            if type_id not in (ADD_TO_OPPORTUNITY, REMOVE_FROM_OPPORTUNITY):
+                continue
+            key = _role_key(
+                {
+                    "externalOpportunityId": _opportunity_key(event),
+                    "leadId": event.get("leadId"),
+                    "role": (event.get("attributes") or {}).get("Role"),
+                }
+            )
+            if key is None:
+                continue
+            if type_id == REMOVE_FROM_OPPORTUNITY:
+                changes[key] = str(event.get("activityDate") or "") or None
+            else:
+                changes.setdefault(key, None)
+        return changes
+
+    def _fetch_compound(self, keys: list[RoleKey]) -> Iterator[dict[str, Any]]:
+        """The roles of these keys that exist; keys that match nothing are left out (Marketo
+        answers them as skipped items: ``seq`` and ``reasons``, no fields)."""
+        fields = self.read_fields(*ROLE_KEY_FIELDS)
+        inputs = [dict(zip(ROLE_KEY_FIELDS, key, strict=True)) for key in keys]
         for batch in chunked(inputs, MAX_KEYS):
             body = {"filterType": "dedupeFields", "fields": fields, "input": batch}
             for page in self.client.paginate(self.path, method="POST", json=body):
                 for record in page.get("result") or []:
-                    # Keys that match nothing come back as skipped items (no marketoGUID).
-                    if record.get("marketoGUID"):
+                    skipped = record.get("status") == "skipped" or record.get("reasons")
+                    if not skipped and _role_key(record) is not None:
                         yield record
