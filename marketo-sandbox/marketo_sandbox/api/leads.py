@@ -27,7 +27,6 @@ from marketo_sandbox.envelope import ApiError, ok, request_id, skipped
 from marketo_sandbox.model import activity_types as at
 from marketo_sandbox.model.leads import (
     DEFAULT_PARTITION_ID,
-    DEFAULT_READ_FIELDS,
     FIELD_SPECS,
     LEAD_FIELDS,
     LEAD_PARTITIONS,
@@ -44,6 +43,7 @@ from marketo_sandbox.model.leads import (
     lead_field_names,
     parse_datetime,
     project_lead,
+    resolve_read_fields,
 )
 from marketo_sandbox.model.shared import (
     COMPANY_FIELDS,
@@ -87,17 +87,7 @@ def decode_token(token: str, kind: str) -> int:
 
 def read_fields(ctx: Ctx) -> list[str]:
     """The `fields` parameter: default fields when absent, `id` always first."""
-    requested = ctx.list_arg("fields")
-    if not requested:
-        return list(DEFAULT_READ_FIELDS)
-    out = ["id"]
-    for name in requested:
-        canonical = canonical_field(name)
-        if canonical is None:
-            raise ApiError("1006", f"Field '{name}' not found")
-        if canonical not in out:
-            out.append(canonical)
-    return out
+    return resolve_read_fields(ctx.list_arg("fields"))
 
 
 def _filter_values(field: str, values: list[str]) -> list[Any]:

@@ -23,10 +23,9 @@ from marketo_sandbox.api.control import ground_truth
 from marketo_sandbox.app import Ctx, router
 from marketo_sandbox.envelope import ApiError
 from marketo_sandbox.model.leads import (
-    DEFAULT_READ_FIELDS,
-    canonical_field,
     company_values,
     project_lead,
+    resolve_read_fields,
 )
 from marketo_sandbox.model.objects import (
     COMPANIES,
@@ -120,17 +119,7 @@ def lead_rows(store: Store, ids: Iterable[int]) -> dict[int, Any]:
 def lead_fields_arg(ctx: Ctx) -> list[str]:
     """``fields`` of a lead read (lists, programs): lead field names, ``id`` first; without
     it Adobe returns email, updatedAt, createdAt, lastName, firstName and id."""
-    requested = ctx.list_arg("fields")
-    if not requested:
-        return list(DEFAULT_READ_FIELDS)
-    out = ["id"]
-    for name in requested:
-        canonical = canonical_field(name)
-        if canonical is None:
-            raise ApiError("1006", f"Field '{name}' not found")
-        if canonical not in out:
-            out.append(canonical)
-    return out
+    return resolve_read_fields(ctx.list_arg("fields"))
 
 
 def render_lead(row: Any, fields: list[str]) -> dict[str, Any]:

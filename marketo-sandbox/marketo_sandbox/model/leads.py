@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+from marketo_sandbox.envelope import ApiError
 from marketo_sandbox.model.shared import COMPANY_FIELDS
 
 
@@ -448,3 +449,18 @@ def json_path(name: str) -> str:
     seeder), so lookups by custom CRM ids stay fast on the 100,000-lead seed.
     """
     return f"json_extract(data, '$.{name}')"
+
+
+def resolve_read_fields(requested: list[str]) -> list[str]:
+    """The fields a lead read returns: Marketo's defaults when none are asked for, else
+    the asked ones by their REST names, ``id`` always first; an unknown name is 1006."""
+    if not requested:
+        return list(DEFAULT_READ_FIELDS)
+    out = ["id"]
+    for name in requested:
+        canonical = canonical_field(name)
+        if canonical is None:
+            raise ApiError("1006", f"Field '{name}' not found")
+        if canonical not in out:
+            out.append(canonical)
+    return out
