@@ -8,11 +8,11 @@ from collections import defaultdict
 from typing import Any
 
 import pytest
-import requests
 from marketo_sandbox.model.activity_types import ACTIVITY_TYPES_BY_ID
 from marketo_sandbox.model.leads import FIELD_SPECS_BY_ID, activity_text
 from marketo_sandbox.testing import SandboxControl
 from marketorestpython.client import MarketoClient
+from sandbox_api import BaseApi
 
 STANDARD_TYPE_IDS = {
     1, 2, 3, 6, 7, 8, 9, 10, 11, 12, 13, 21, 22, 23, 24, 25, 27, 32, 34, 35, 36, 37, 46, 101,
@@ -20,26 +20,7 @@ STANDARD_TYPE_IDS = {
 }  # fmt: skip
 
 
-class Api:
-    def __init__(self, info: dict[str, str]) -> None:
-        self.base = info["endpoint"]
-        token = requests.get(
-            f"{info['identity']}/oauth/token",
-            params={
-                "grant_type": "client_credentials",
-                "client_id": info["client_id"],
-                "client_secret": info["client_secret"],
-            },
-            timeout=30,
-        ).json()["access_token"]
-        self.session = requests.Session()
-        self.session.headers["Authorization"] = f"Bearer {token}"
-
-    def get(self, path: str, **params: Any) -> dict[str, Any]:
-        return self.session.get(self.base + path, params=params, timeout=30).json()
-
-    def post(self, path: str, body: Any = None, **params: Any) -> dict[str, Any]:
-        return self.session.post(self.base + path, json=body, params=params, timeout=30).json()
+class Api(BaseApi):
 
     def token(self, since: str) -> str:
         body = self.get("/rest/v1/activities/pagingtoken.json", sinceDatetime=since)

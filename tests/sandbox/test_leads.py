@@ -9,13 +9,13 @@ import time
 from typing import Any
 
 import pytest
-import requests
 from marketo_sandbox import SandboxServer
 from marketo_sandbox.model.leads import DEFAULT_READ_FIELDS
 from marketo_sandbox.model.shared import COMPANY_FIELDS, KIND_OPPORTUNITY_ROLES, KIND_PROGRAMS
 from marketo_sandbox.store import dedupe_key, dumps
 from marketo_sandbox.testing import SandboxControl
 from marketorestpython.client import MarketoClient
+from sandbox_api import BaseApi
 
 ALL_DATA_TYPES = {
     "datetime", "date", "integer", "percent", "score", "float", "currency", "boolean", "string",
@@ -23,28 +23,9 @@ ALL_DATA_TYPES = {
 }  # fmt: skip
 
 
-class Api:
+class Api(BaseApi):
     """Plain HTTP against the sandbox, as a Marketo client would call it."""
 
-    def __init__(self, info: dict[str, str]) -> None:
-        self.base = info["endpoint"]
-        token = requests.get(
-            f"{info['identity']}/oauth/token",
-            params={
-                "grant_type": "client_credentials",
-                "client_id": info["client_id"],
-                "client_secret": info["client_secret"],
-            },
-            timeout=30,
-        ).json()["access_token"]
-        self.session = requests.Session()
-        self.session.headers["Authorization"] = f"Bearer {token}"
-
-    def get(self, path: str, **params: Any) -> dict[str, Any]:
-        return self.session.get(self.base + path, params=params, timeout=30).json()
-
-    def post(self, path: str, body: Any = None, **params: Any) -> dict[str, Any]:
-        return self.session.post(self.base + path, json=body, params=params, timeout=30).json()
 
     def sync(self, rows: list[dict[str, Any]], **options: Any) -> list[dict[str, Any]]:
         body = self.post("/rest/v1/leads.json", {"input": rows, **options})

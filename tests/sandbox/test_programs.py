@@ -8,31 +8,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-import requests
 from marketo_sandbox import SandboxServer
 from marketo_sandbox.testing import SandboxControl
 from marketorestpython.client import MarketoClient
+from sandbox_api import BaseApi
 
 NO_ASSETS = "No assets found for the given search criteria."
 
 
-class Api:
-    def __init__(self, info: dict[str, str]) -> None:
-        self.base = info["endpoint"]
-        token = requests.get(
-            f"{info['identity']}/oauth/token",
-            params={"grant_type": "client_credentials", "client_id": info["client_id"],
-                    "client_secret": info["client_secret"]},
-            timeout=30,
-        ).json()["access_token"]
-        self.session = requests.Session()
-        self.session.headers["Authorization"] = f"Bearer {token}"
-
-    def get(self, path: str, **params: Any) -> dict[str, Any]:
-        return self.session.get(self.base + path, params=params, timeout=30).json()
-
-    def post(self, path: str, body: Any = None, **params: Any) -> dict[str, Any]:
-        return self.session.post(self.base + path, json=body, params=params, timeout=30).json()
+class Api(BaseApi):
+    """Plain HTTP against the sandbox."""
 
 
 @pytest.fixture
