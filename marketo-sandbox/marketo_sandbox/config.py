@@ -23,7 +23,7 @@ class SandboxConfig:
     # Identity: a new token lives 3,600 s; asking again returns the same token.
     token_ttl_seconds: float = 3600.0
 
-    # Request limits (MARKETO_API.md section 3).
+    # Request limits (docs/MARKETO.md section 3).
     rate_limit_calls: int = 100
     rate_limit_window_seconds: float = 20.0
     max_concurrent_calls: int = 10
@@ -55,7 +55,7 @@ class SandboxConfig:
     # Latency added to every API call (a real instance answers in ~100-500 ms).
     latency_ms: float = 0.0
 
-    # Program member updatedAt windows (MARKETO_API.md section 4).
+    # Program member updatedAt windows (docs/MARKETO.md section 4).
     program_member_max_window_days: int = 7
 
     # Whether the subscription supports the bulk `updatedAt` filter (1035 when not).

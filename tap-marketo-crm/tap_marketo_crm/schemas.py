@@ -1,6 +1,6 @@
 """Marketo ``dataType`` -> JSON Schema, stream and column naming, and value converters.
 
-Describe endpoints are the only source of truth for fields (MARKETO_API.md section 8).
+Describe endpoints are the only source of truth for fields (docs/MARKETO.md section 8).
 Everything a sync needs later is kept IN the schema, so a run given a catalog never
 calls describe again: property names are REST names, activity attribute columns carry
 the Marketo attribute name as their ``title``, and an activity stream's

@@ -1,6 +1,6 @@
 """What Marketo says about its objects at run time: fields, keys, custom object types.
 
-Describe is the only source of truth for fields (MARKETO_API.md section 8: custom fields
+Describe is the only source of truth for fields (docs/MARKETO.md section 8: custom fields
 appear and vanish), so each run reads it once per object it writes, and never guesses.
 """
 
@@ -202,7 +202,7 @@ class Catalog:
     def company_type_fields(self) -> frozenset[str]:
         """Lead fields that belong to the company once a lead is linked to one.
 
-        Those are the fields both describes list (MARKETO_API.md section 8: "company-type
+        Those are the fields both describes list (docs/MARKETO.md section 8: "company-type
         fields then belong to the company record"), minus the link and system fields.
         """
         with self._lock:

@@ -1,6 +1,6 @@
 """The Marketo objects the target writes, their keys, and the order writes must follow.
 
-Everything here is static knowledge about Marketo (MARKETO_API.md sections 6 and 8);
+Everything here is static knowledge about Marketo (docs/MARKETO.md sections 6 and 8);
 what a describe call says at run time (custom objects, extra fields) lives in
 ``catalog.py``. The ORDER below is the heart of the target: whatever order the streams
 arrive in, a drain writes in this order.
@@ -34,7 +34,7 @@ class Family(enum.StrEnum):
 ACTIONS = ("createOrUpdate", "createOnly", "updateOnly")
 DEFAULT_ACTION = "createOrUpdate"
 
-# Marketo's limits on one write call (MARKETO_API.md section 3).
+# Marketo's limits on one write call (docs/MARKETO.md section 3).
 MAX_RECORDS_PER_CALL = 300
 MAX_BODY_BYTES = 1_048_576
 MAX_CAMPAIGN_LEADS_PER_CALL = 100
@@ -178,7 +178,7 @@ def normalize_object_name(name: str) -> str:
 
 # --- The order of writes in one drain ---------------------------------------------------
 #
-# Adobe's reference sequence for pushing CRM changes (MARKETO_API.md section 8):
+# Adobe's reference sequence for pushing CRM changes (docs/MARKETO.md section 8):
 #   1 upsert sales persons · 2 upsert companies · 3 upsert leads · 7 delete leads ·
 #   8 upsert opportunities · 9 upsert roles · 10 delete roles · 11 delete opportunities ·
 #   12 delete companies · 13 delete sales persons · 14 custom objects.

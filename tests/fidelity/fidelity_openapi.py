@@ -8,7 +8,7 @@ finds the operation for a method and a concrete path (``/rest/v1/lead/5.json`` -
 Swagger keywords JSON Schema does not know (``example``, ``x-*``) are ignored, and
 ``format`` is not asserted: Swagger's formats (``int32``, ``int64``, ``"format":"string"``)
 are not JSON Schema formats, and Marketo's asset timestamps (``2026-07-27T01:38:33Z+0000``,
-MARKETO_API.md section 4) are not RFC 3339 date-times.
+docs/MARKETO.md section 4) are not RFC 3339 date-times.
 
 Where the spec contradicts what Marketo documents, the schema is patched by one named entry
 of :data:`SPEC_ERRATA`; nothing else is ever relaxed. Each entry must change the spec it
@@ -166,7 +166,7 @@ SPEC_ERRATA: tuple[Erratum, ...] = (
         name="envelope-errors-warnings-optional",
         reason=(
             "Every ResponseOf* envelope marks errors and warnings required, but lead-database "
-            "success responses omit them (MARKETO_API.md section 2; Adobe's examples, e.g. "
+            "success responses omit them (docs/MARKETO.md section 2; Adobe's examples, e.g. "
             "Get Program Members, carry only requestId, result, success, moreResult)."
         ),
         patch=unrequire(r"ResponseOf.*", ("errors", "warnings")),
@@ -175,9 +175,9 @@ SPEC_ERRATA: tuple[Erratum, ...] = (
         name="envelope-result-optional",
         reason=(
             "result is marked required, but a request-level failure carries only requestId, "
-            "success:false and errors (MARKETO_API.md section 2, 'Three levels of failure') "
+            "success:false and errors (docs/MARKETO.md section 2, 'Three levels of failure') "
             "and an asset search that finds nothing is a success WITHOUT result plus the "
-            "'No assets found' warning (MARKETO_API.md section 2)."
+            "'No assets found' warning (docs/MARKETO.md section 2)."
         ),
         patch=unrequire(r"ResponseOf.*", ("result",)),
     ),
@@ -196,7 +196,7 @@ SPEC_ERRATA: tuple[Erratum, ...] = (
         name="activity-attribute-value-is-scalar",
         reason=(
             "Attribute.value is typed 'object', but activity attribute values are strings, "
-            "numbers or booleans (MARKETO_API.md section 4: "
+            "numbers or booleans (docs/MARKETO.md section 4: "
             "{'name':'Client IP Address','value':'10.0.0.1'})."
         ),
         patch=retype(r"Attribute", "value", _ANY_SCALAR),
@@ -217,7 +217,7 @@ SPEC_ERRATA: tuple[Erratum, ...] = (
             "their fields (apiName, version, pluralName, relationships, and 'status', which is "
             "not even a declared property; the property is 'state'). Describe and list of "
             "lead-database objects answer {name, displayName, idField, dedupeFields, "
-            "searchableFields, fields, createdAt, updatedAt} (MARKETO_API.md section 4; "
+            "searchableFields, fields, createdAt, updatedAt} (docs/MARKETO.md section 4; "
             "Adobe's Describe Opportunity example has no description), and List Custom "
             "Objects carries relationships but no fields."
         ),
@@ -238,7 +238,7 @@ SPEC_ERRATA: tuple[Erratum, ...] = (
         name="skipped-records-carry-no-key",
         reason=(
             "Record results require their key (id, marketoGUID, leadId), but a skipped record "
-            "is {seq, status:'skipped', reasons} (MARKETO_API.md section 2, record-level "
+            "is {seq, status:'skipped', reasons} (docs/MARKETO.md section 2, record-level "
             "failures; Adobe's Program Members examples show skipped items without leadId)."
         ),
         patch=chain(
@@ -266,7 +266,7 @@ SPEC_ERRATA: tuple[Erratum, ...] = (
         reason=(
             "Programs are typed Default/Event/Event with Webinar/Email/Engagement, status is "
             "'' for programs without one, and folder is {type, value, folderName} with no id "
-            "(MARKETO_API.md section 4; Adobe's Browse Programs example: type 'Engagement', "
+            "(docs/MARKETO.md section 4; Adobe's Browse Programs example: type 'Engagement', "
             "folder {'type':'Folder','value':28,'folderName':'Nurturing'}, status ''); the spec "
             "has lower-case type enums, no '' status and a folder requiring id."
         ),
@@ -299,7 +299,7 @@ SPEC_ERRATA: tuple[Erratum, ...] = (
         name="lead-import-create-has-no-counters",
         reason=(
             "Import Lead reuses the batch-status item (numOfLeadsProcessed required) but "
-            "answers [{batchId, importId, status:'Queued'}] (MARKETO_API.md section 6; "
+            "answers [{batchId, importId, status:'Queued'}] (docs/MARKETO.md section 6; "
             "Adobe's Bulk Lead Import example)."
         ),
         patch=result_items(
@@ -319,7 +319,7 @@ SPEC_ERRATA: tuple[Erratum, ...] = (
         name="bulk-files-are-not-json",
         reason=(
             "Bulk export file.json and import failures/warnings answer CSV/TSV/SSV bytes "
-            "(MARKETO_API.md sections 5 and 6), not the JSON object the spec declares; the "
+            "(docs/MARKETO.md sections 5 and 6), not the JSON object the spec declares; the "
             "bulk tests compare those bytes with ground truth instead."
         ),
         skip_operations=(

@@ -269,7 +269,7 @@ def ground_truth_problems(
 def reachable(sandbox: SandboxControl) -> Any:
     """Which ground-truth records a Marketo client can find at all.
 
-    Companies, sales persons and opportunities have no "list all" read (MARKETO_API.md
+    Companies, sales persons and opportunities have no "list all" read (docs/MARKETO.md
     section 4): they are found through the keys other records carry. A company no lead or
     opportunity points at, or an opportunity with no role activity left, exists in the
     instance but no API read can discover it.

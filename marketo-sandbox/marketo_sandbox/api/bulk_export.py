@@ -1,5 +1,5 @@
 """Bulk extract: ``/bulk/v1/{E}/export/...`` for leads, activities, program members and
-custom objects (MARKETO_API.md section 5; request and response shapes per Adobe's swagger).
+custom objects (docs/MARKETO.md section 5; request and response shapes per Adobe's swagger).
 
 For every ``{E}`` in ``leads``, ``activities``, ``program/members`` and
 ``customobjects/{apiName}``:

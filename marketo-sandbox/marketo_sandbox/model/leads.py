@@ -145,7 +145,7 @@ _SPECS: tuple[FieldSpec, ...] = (
         read_only=True,
     ),
     # Custom fields of this instance: one of every dataType Marketo describes, and the
-    # CRM's contact id (the recommended lookupField for CRM sync, MARKETO_API.md section 8).
+    # CRM's contact id (the recommended lookupField for CRM sync, docs/MARKETO.md section 8).
     _f(1001, "crmContactId", "CRM Contact Id", "string", 255, custom=True, soap=False),
     _f(1002, "preferredLanguage", "Preferred Language", "string", 255, custom=True, soap=False),
     _f(1003, "lastTradeShowAt", "Last Trade Show Visit", "datetime", custom=True, soap=False),

@@ -2,7 +2,7 @@
 "semantic" activity types that say what else changed, plus deleted leads.
 
 Marketo has no "list everything changed" read for opportunities, roles, memberships or
-deletes. Its activity log says what happened (MARKETO_API.md section 8): Add to / Remove
+deletes. Its activity log says what happened (docs/MARKETO.md section 8): Add to / Remove
 from List, Merge Leads, Add to / Remove from / Update Opportunity, program status and
 nurture changes, Push Lead (new program members), Delete Lead. Those types are read here
 even when their activity streams are not selected, whichever stream needs them first,

@@ -1,6 +1,6 @@
 """Streams Marketo can only read by key: companies, sales persons, opportunities, roles.
 
-These objects have no "list everything" read and no ``updatedAt`` filter (MARKETO_API.md
+These objects have no "list everything" read and no ``updatedAt`` filter (docs/MARKETO.md
 section 4). Keys come from elsewhere, as Adobe's CRM-sync architecture prescribes:
 
 - companies / sales persons: the ``externalCompanyId`` / ``externalSalesPersonId``
