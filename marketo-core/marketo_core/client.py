@@ -10,8 +10,9 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NoReturn
 
 import requests
 import urllib3
@@ -428,6 +429,12 @@ class MarketoClient:
         return written
 
     # --- the one request loop -------------------------------------------------------------
+    #
+    # Every call takes the same steps, each a method below: charge the daily budget and
+    # take a token; send inside a concurrency slot and the rate window; check the HTTP
+    # status; open the envelope; act on a failure by the error table (retry, wait for
+    # the window, renew the token, stop for the quota, or raise). A step that decides to
+    # try again waits (or gives up) in _RetryState.again and raises the _TryAgain it returns.
 
     def _url(self, path: str) -> str:
         if path.startswith(("http://", "https://")):
@@ -452,136 +459,213 @@ class MarketoClient:
         raise_on: frozenset[str],
     ) -> dict[str, Any] | requests.Response:
         method = method.upper()
-        endpoint = f"{method} {path.split('?', 1)[0]}"
-        url = self._url(path)
-        query = encode_params(params)
-        positions = _file_positions(files)
-        retry = _RetryState(self, endpoint)
-        reauths = 0
+        call = _Call(
+            method=method, endpoint=f"{method} {path.split('?', 1)[0]}", url=self._url(path),
+            query=encode_params(params), json=json, data=data, files=files,
+            headers=dict(headers or {}), stream=stream, raise_on=raise_on,
+            positions=_file_positions(files),
+        )
+        retry = _RetryState(self, call.endpoint)
         while True:
-            # The budget may itself call Marketo (stats/usage): never charge inside the gate.
-            self.budget.charge()
-            token = self.auth.token()
-            send_headers = {"User-Agent": self.user_agent, "Authorization": f"Bearer {token}"}
-            if not stream:
-                send_headers["Accept"] = "application/json"
-            send_headers.update(headers or {})
-            _rewind(positions)
-            resp: requests.Response | None = None
-            with self.gate:
-                # The rate slot is taken once the call holds a concurrency slot and is
-                # recorded right before it is sent: Marketo counts a call when it arrives,
-                # so a start recorded before waiting at the gate would sit in our window
-                # earlier than in Marketo's and let later calls crowd the same 20 s.
-                # Waiting for the window while holding a slot cannot deadlock: the limiter
-                # waits only for time to pass.
-                self.limiter.acquire()
-                self._count_call()
-                try:
-                    resp = self.session.request(
-                        method, url, params=query, json=json, data=data, files=files,
-                        headers=send_headers, timeout=self.timeout, stream=stream,
-                    )
-                except _TRANSPORT_ERRORS as exc:
-                    problem = f"{type(exc).__name__}: {self.redactor(exc)}"
-            if resp is None:
-                retry.again(None, problem, transport=True)  # backoff outside the gate
+            try:
+                return self._attempt(call, retry)
+            except _TryAgain:
                 continue
 
-            status = resp.status_code
-            if status >= 500:
-                snippet = _snippet(resp, self.redactor) if not stream else ""
-                resp.close()
-                retry.again(str(status), f"HTTP {status} {snippet}".strip(), http_status=status)
-                continue
-            if status >= 400:
-                snippet = _snippet(resp, self.redactor)
-                resp.close()
-                raise MarketoHTTPError(
-                    _http_error_text(status, snippet), status=status, endpoint=endpoint
-                )
+    def _attempt(self, call: _Call, retry: _RetryState) -> dict[str, Any] | requests.Response:
+        """One try of a call: its result, or an error, or _TryAgain after the wait."""
+        token = self._authorize()
+        resp = self._send(call, token, retry)
+        self._check_http_status(call, resp, retry)
+        result = self._read_streamed(resp, retry) if call.stream else self._read_json(call, resp)
+        if isinstance(result, _EnvelopeError):
+            self._act_on_error(call, result, token, retry)
+        return result
 
-            if stream:
-                if not _may_be_envelope(resp):
-                    return resp
-                data, dropped = _read_small_body(resp)
-                if dropped is not None:
-                    if data.lstrip()[:1] not in (b"", b"{"):
-                        # Part of a file, cut short: the caller meets the drop where it
-                        # reads, after the bytes that did arrive (download() resumes
-                        # from there with Range).
-                        return resp
-                    # Nothing usable, or part of what may be an error envelope: ask again.
-                    resp.close()
-                    retry.again(
-                        None, f"{type(dropped).__name__}: {self.redactor(dropped)}",
-                        transport=True,
-                    )
-                    continue
-                if data.lstrip()[:1] != b"{":
-                    return resp
-                body = _json_or_none(resp)
-                if not _is_failure(body):
-                    return resp  # the body read is replayed, so the caller can still read it
-                resp.close()
-            else:
-                body = _json_or_none(resp)
-                if not isinstance(body, dict):
-                    raise MarketoAPIError(
-                        f"expected a JSON object from Marketo, got HTTP {status} with "
-                        f"Content-Type {resp.headers.get('Content-Type', 'unknown')!r}: "
-                        f"{_snippet(resp, self.redactor)!r}",
-                        endpoint=endpoint,
-                    )
-                if not _is_failure(body):
-                    return body
+    def _authorize(self) -> str:
+        """Charge the daily budget, then the access token to send (renewed near expiry)."""
+        # The budget may itself call Marketo (stats/usage): never charge inside the gate.
+        self.budget.charge()
+        return self.auth.token()
 
-            assert isinstance(body, dict)
-            code, message = _first_error(body)
-            message = self.redactor(message)
-            request_id = body.get("requestId")
-            if code in raise_on:
-                raise MarketoAPIError(
-                    message, code=code, request_id=request_id, endpoint=endpoint
+    def _send(self, call: _Call, token: str, retry: _RetryState) -> requests.Response:
+        """Send inside a concurrency slot and the rate window; a transport failure is
+        retried (the backoff happens outside the gate)."""
+        send_headers = {"User-Agent": self.user_agent, "Authorization": f"Bearer {token}"}
+        if not call.stream:
+            send_headers["Accept"] = "application/json"
+        send_headers.update(call.headers)
+        _rewind(call.positions)
+        problem = ""
+        with self.gate:
+            # The rate slot is taken once the call holds a concurrency slot and is
+            # recorded right before it is sent: Marketo counts a call when it arrives,
+            # so a start recorded before waiting at the gate would sit in our window
+            # earlier than in Marketo's and let later calls crowd the same 20 s.
+            # Waiting for the window while holding a slot cannot deadlock: the limiter
+            # waits only for time to pass.
+            self.limiter.acquire()
+            self._count_call()
+            try:
+                return self.session.request(
+                    call.method, call.url, params=call.query, json=call.json,
+                    data=call.data, files=call.files, headers=send_headers,
+                    timeout=self.timeout, stream=call.stream,
                 )
-            if code in UNCOUNTED_CODES:
-                self.budget.refund()
-            action = classify(code, message)
-            if action is Action.REAUTH:
-                reauths += 1
-                if reauths > _MAX_REAUTHS:
-                    raise MarketoAuthError(
-                        f"Marketo kept rejecting fresh access tokens: {message}",
-                        code=code, request_id=request_id, endpoint=endpoint,
-                    )
-                self.log.info(
-                    "Marketo %s on %s (%s); renewing the access token and retrying",
-                    code, endpoint, message,
-                )
-                self.auth.invalidate(token)
-                continue
-            if action is Action.STOP_QUOTA:
-                error_type = QUOTA_ERRORS.get(code, QuotaExhausted)
-                raise error_type(
-                    message, code=code, request_id=request_id, endpoint=endpoint,
-                    resets_at=next_quota_reset(),
-                )
-            if action is Action.FATAL:
-                raise MarketoAPIError(
-                    message, code=code, request_id=request_id, endpoint=endpoint
-                )
-            retry.again(
-                code, message, request_id=request_id, wait_window=action is Action.WAIT_WINDOW
+            except _TRANSPORT_ERRORS as exc:
+                problem = f"{type(exc).__name__}: {self.redactor(exc)}"
+        raise retry.again(None, problem, transport=True)
+
+    def _check_http_status(
+        self, call: _Call, resp: requests.Response, retry: _RetryState
+    ) -> None:
+        """5xx is retried; any other 4xx raises MarketoHTTPError (Marketo's own errors
+        come with HTTP 200 and are read from the envelope)."""
+        status = resp.status_code
+        if status >= 500:
+            snippet = _snippet(resp, self.redactor) if not call.stream else ""
+            resp.close()
+            raise retry.again(str(status), f"HTTP {status} {snippet}".strip(), http_status=status)
+        if status >= 400:
+            snippet = _snippet(resp, self.redactor)
+            resp.close()
+            raise MarketoHTTPError(
+                _http_error_text(status, snippet), status=status, endpoint=call.endpoint
             )
+
+    def _read_json(self, call: _Call, resp: requests.Response) -> dict[str, Any] | _EnvelopeError:
+        """The envelope of a JSON call, or its error."""
+        body = _json_or_none(resp)
+        if not isinstance(body, dict):
+            raise MarketoAPIError(
+                f"expected a JSON object from Marketo, got HTTP {resp.status_code} with "
+                f"Content-Type {resp.headers.get('Content-Type', 'unknown')!r}: "
+                f"{_snippet(resp, self.redactor)!r}",
+                endpoint=call.endpoint,
+            )
+        if not _is_failure(body):
+            return body
+        return _EnvelopeError.of(body, self.redactor)
+
+    def _read_streamed(
+        self, resp: requests.Response, retry: _RetryState
+    ) -> requests.Response | _EnvelopeError:
+        """A streamed answer for the caller to read, or the error envelope it turned out
+        to be (file.json answers a token problem with JSON, not always labelled so)."""
+        if not _may_be_envelope(resp):
+            return resp
+        data, dropped = _read_small_body(resp)
+        if dropped is not None:
+            if data.lstrip()[:1] not in (b"", b"{"):
+                # Part of a file, cut short: the caller meets the drop where it reads,
+                # after the bytes that did arrive (download() resumes from there with Range).
+                return resp
+            # Nothing usable, or part of what may be an error envelope: ask again.
+            resp.close()
+            raise retry.again(
+                None, f"{type(dropped).__name__}: {self.redactor(dropped)}", transport=True
+            )
+        if data.lstrip()[:1] != b"{":
+            return resp
+        body = _json_or_none(resp)
+        if not _is_failure(body):
+            return resp  # the body read is replayed, so the caller can still read it
+        resp.close()
+        return _EnvelopeError.of(body, self.redactor)
+
+    def _act_on_error(
+        self, call: _Call, error: _EnvelopeError, token: str, retry: _RetryState
+    ) -> NoReturn:
+        """Follow the error table (errors.ERROR_ACTIONS) for a success:false envelope."""
+        code, message = error.code, error.message
+        if code in call.raise_on:
+            raise error.api_error(call.endpoint)
+        if code in UNCOUNTED_CODES:
+            self.budget.refund()
+        action = classify(code, message)
+        if action is Action.REAUTH:
+            self._renew_token(call, error, token, retry)
+        if action is Action.STOP_QUOTA:
+            error_type = QUOTA_ERRORS.get(code, QuotaExhausted)
+            raise error_type(
+                message, code=code, request_id=error.request_id, endpoint=call.endpoint,
+                resets_at=next_quota_reset(),
+            )
+        if action is Action.FATAL:
+            raise error.api_error(call.endpoint)
+        raise retry.again(
+            code, message, request_id=error.request_id,
+            wait_window=action is Action.WAIT_WINDOW,
+        )
+
+    def _renew_token(
+        self, call: _Call, error: _EnvelopeError, token: str, retry: _RetryState
+    ) -> NoReturn:
+        """601/602: drop the token and try again with a fresh one, a few times at most."""
+        retry.reauths += 1
+        if retry.reauths > _MAX_REAUTHS:
+            raise MarketoAuthError(
+                f"Marketo kept rejecting fresh access tokens: {error.message}",
+                code=error.code, request_id=error.request_id, endpoint=call.endpoint,
+            )
+        self.log.info(
+            "Marketo %s on %s (%s); renewing the access token and retrying",
+            error.code, call.endpoint, error.message,
+        )
+        self.auth.invalidate(token)
+        raise _TryAgain
+
+
+class _TryAgain(Exception):  # noqa: N818 - control flow inside the request loop, never seen
+    """Raised by a step of the request loop once the wait before the next try is over;
+    the loop in ``_call`` catches it and tries again."""
+
+
+@dataclass(frozen=True)
+class _Call:
+    """One call as every try of it sends it."""
+
+    method: str
+    endpoint: str  # "METHOD /path" for messages, never the query (it may hold a secret)
+    url: str
+    query: dict[str, Any] | None
+    json: Any
+    data: Any
+    files: Any
+    headers: dict[str, str]
+    stream: bool
+    raise_on: frozenset[str]
+    positions: list[tuple[Any, int]]  # where upload files start: each try sends them whole
+
+
+@dataclass(frozen=True)
+class _EnvelopeError:
+    """The first error of a ``success: false`` envelope."""
+
+    code: str
+    message: str
+    request_id: str | None
+
+    @classmethod
+    def of(cls, body: Mapping[str, Any], redactor: Redactor) -> _EnvelopeError:
+        code, message = _first_error(body)
+        return cls(code, redactor(message), body.get("requestId"))
+
+    def api_error(self, endpoint: str) -> MarketoAPIError:
+        return MarketoAPIError(
+            self.message, code=self.code, request_id=self.request_id, endpoint=endpoint
+        )
 
 
 class _RetryState:
-    """Counts retries of one call and does the waiting (or gives up)."""
+    """Counts the retries and token renewals of one call and does the waiting (or gives
+    up)."""
 
     def __init__(self, client: MarketoClient, endpoint: str) -> None:
         self.client = client
         self.endpoint = endpoint
         self.retries = 0
+        self.reauths = 0
         self.by_code: collections.Counter[str] = collections.Counter()
         self.delays = retry_delays(client.retry_backoff_factor, client.retry_backoff_max)
 
@@ -594,7 +678,10 @@ class _RetryState:
         wait_window: bool = False,
         transport: bool = False,
         http_status: int | None = None,
-    ) -> None:
+    ) -> _TryAgain:
+        """Wait before the next try and return _TryAgain for the caller to raise, or raise
+        the error that ends the call once its retries (or the code's own cap in
+        RETRY_LIMITS) are spent."""
         client = self.client
         limit = client.max_retries
         if code is not None:
@@ -620,13 +707,14 @@ class _RetryState:
                 label, self.endpoint, problem, window, self.retries, client.max_retries,
             )
             client.limiter.penalize(window)
-            return
+            return _TryAgain()
         wait = next(self.delays)
         client.log.warning(
             "Marketo %s on %s (%s); retrying in %.1f s (retry %d/%d)",
             label, self.endpoint, problem, wait, self.retries, limit,
         )
         client._sleep(wait)
+        return _TryAgain()
 
 
 # --- helpers -----------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -495,3 +496,61 @@ def test_browse_assets_stops_after_a_short_page(
 def test_browse_assets_rejects_pages_over_200(client: MarketoClient) -> None:
     with pytest.raises(ValueError, match="max_return"):
         list(client.browse_assets("/rest/asset/v1/programs.json", max_return=201))
+
+
+# --- steps of the request loop without a test of their own --------------------------------
+
+
+def test_a_code_the_caller_handles_raises_at_once_even_when_the_table_says_retry(
+    requests_mock: Any, client: MarketoClient, fake_time: FakeTime
+) -> None:
+    leads = requests_mock.post(LEADS, json=failure("1029", "Too many jobs in queue"))
+    with pytest.raises(MarketoAPIError) as info:
+        client.request("POST", "/rest/v1/leads.json", json={"input": []}, raise_on={"1029"})
+    assert info.value.code == "1029"
+    assert leads.call_count == 1
+    assert fake_time.sleeps == []  # no backoff before handing the code to the caller
+
+
+def test_a_token_error_on_a_streamed_file_renews_the_token_and_returns_the_file(
+    requests_mock: Any, make_client: Callable[..., MarketoClient]
+) -> None:
+    # file.json answers a stale token with a small JSON envelope instead of the file.
+    requests_mock.get(IDENTITY, [
+        {"json": {"access_token": TOKEN, "expires_in": 3599}},
+        {"json": {"access_token": "TOKEN-fresh-9999:ab", "expires_in": 3599}},
+    ])
+    file_path = f"{BASE}/bulk/v1/leads/export/e1/file.json"
+    payload = b"id,email\n1,a@x.com\n"
+    stale = json_bytes(failure("602", "Access token expired"))
+    requests_mock.get(file_path, [
+        {"content": stale, "headers": {"Content-Length": str(len(stale))}},
+        {"content": payload, "headers": {"Content-Length": str(len(payload))}},
+    ])
+    client = make_client()
+    resp = client.open_stream("GET", "/bulk/v1/leads/export/e1/file.json")
+    try:
+        assert resp.content == payload
+    finally:
+        resp.close()
+    sent = [r.headers["Authorization"] for r in api_requests(requests_mock)]
+    assert sent == [f"Bearer {TOKEN}", "Bearer TOKEN-fresh-9999:ab"]
+
+
+def test_a_large_streamed_file_is_handed_over_unread(
+    requests_mock: Any, client: MarketoClient
+) -> None:
+    # An error envelope is tiny: a body announced at 64 KB or more is never sniffed.
+    payload = b"{" + b"x" * 70_000
+    requests_mock.get(f"{BASE}/bulk/v1/leads/export/e1/file.json",
+                      content=payload, headers={"Content-Length": str(len(payload))})
+    resp = client.open_stream("GET", "/bulk/v1/leads/export/e1/file.json")
+    try:
+        assert not resp._content_consumed  # type: ignore[attr-defined]
+        assert resp.content == payload
+    finally:
+        resp.close()
+
+
+def json_bytes(body: dict[str, Any]) -> bytes:
+    return json.dumps(body).encode()
