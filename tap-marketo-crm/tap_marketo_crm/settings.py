@@ -15,62 +15,22 @@ from collections.abc import Mapping
 from typing import Any
 
 from jsonschema import ValidationError
+from marketo_core.connection import RATE_LIMIT_HEADROOM, URL_PATTERN, with_connection_settings
 from marketo_core.timeutil import parse_marketo_datetime
 from singer_sdk import typing as th
 
 MAX_EXPORT_DAYS = 31  # Marketo's bulk export window
-MAX_CONCURRENCY = 10  # Marketo: calls in flight per instance
-RATE_LIMIT_HEADROOM = 10  # calls per window the tap leaves to other integrations
-URL_PATTERN = r"^https?://[^\s/]+"
 
-CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
-    th.Property(
-        "endpoint",
-        th.StringType(pattern=URL_PATTERN),
-        required=True,
-        description="REST endpoint of the instance, e.g. https://123-ABC-456.mktorest.com "
-        "(Admin > Web Services). Lead database, asset and bulk APIs all use it.",
-    ),
-    th.Property(
-        "identity",
-        th.StringType(pattern=URL_PATTERN),
-        description="Identity endpoint; default: the endpoint + /identity.",
-    ),
-    th.Property(
-        "client_id",
-        th.StringType(min_length=1),
-        required=True,
-        secret=True,
-        description="Client id of the API-only user's LaunchPoint service.",
-    ),
-    th.Property(
-        "client_secret",
-        th.StringType(min_length=1),
-        required=True,
-        secret=True,
-        description="Client secret of that service. Never logged.",
-    ),
+# The connection settings (endpoint, credentials, limits) are the target's too: defined
+# in marketo_core.connection. The tap stops at 40,000 calls a day unless told otherwise
+# and keeps a fixed headroom of RATE_LIMIT_HEADROOM calls per window.
+CONFIG_SCHEMA: dict[str, Any] = with_connection_settings(th.PropertiesList(
     th.Property(
         "start_date",
         th.DateTimeType,
         required=True,
         description="Oldest data to sync on a first run (leads updated, activities "
         "created, programs updated since then). ISO 8601, e.g. 2025-01-01T00:00:00Z.",
-    ),
-    th.Property(
-        "max_daily_calls",
-        th.IntegerType(minimum=1),
-        default=40_000,
-        description="Stop cleanly (state saved, exit status 75) before the instance's "
-        "calls today, as /stats/usage reports them plus ours, would pass this number. "
-        "Keep it under the subscription's daily quota (50,000 typical) so other "
-        "integrations keep room.",
-    ),
-    th.Property(
-        "max_concurrency",
-        th.IntegerType(minimum=1, maximum=MAX_CONCURRENCY),
-        default=5,
-        description="Calls in flight at once (Marketo allows 10 per instance and advises 5).",
     ),
     th.Property(
         "max_export_days",
@@ -116,21 +76,7 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         "backfill older windows, newest first, down to start_date in later runs. State "
         "keeps both edges per activity type.",
     ),
-    th.Property(
-        "rate_limit_calls",
-        th.IntegerType(minimum=RATE_LIMIT_HEADROOM + 1),
-        default=100,
-        description="The instance's rate limit: calls per rate_limit_window_seconds "
-        "(Marketo: 100 per 20 s for all integrations together). The tap keeps 10 "
-        "calls of headroom.",
-    ),
-    th.Property(
-        "rate_limit_window_seconds",
-        th.NumberType(exclusive_minimum=0),
-        default=20,
-        description="Length of the rate-limit window in seconds (Marketo: 20).",
-    ),
-).to_dict()
+).to_dict(), max_daily_calls=40_000, headroom_setting=False)
 
 DEFAULTS: dict[str, Any] = {
     name: prop["default"]

@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 from marketo_core import MarketoClient
+from marketo_core.connection import client_from_config
 from marketo_core.errors import MarketoError, Redactor
 from singer_sdk import Stream, Tap
 from singer_sdk.exceptions import ConfigValidationError, FatalAPIError
@@ -105,21 +106,11 @@ class TapMarketoCRM(Tap):
     @property
     def client(self) -> MarketoClient:
         if self._client is None:
-            cfg = self.config
-            self._client = MarketoClient(
-                cfg["endpoint"],
-                cfg["client_id"],
-                cfg["client_secret"],
-                identity=cfg.get("identity") or None,
-                max_concurrency=int(setting(cfg, "max_concurrency")),
-                rate_limit_calls=int(setting(cfg, "rate_limit_calls")),
-                rate_limit_window=float(setting(cfg, "rate_limit_window_seconds")),
-                max_daily_calls=cfg.get("max_daily_calls"),
+            self._client = client_from_config(
+                self.config,
                 user_agent=f"{self.name}/{self.plugin_version}",
                 logger=self.logger.getChild("client"),
             )
-            # The client id is a secret setting too: kept out of logs and errors.
-            self._client.redactor.add(cfg["client_id"])
         return self._client
 
     @property

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from singer_sdk.exceptions import InvalidRecord
-from singer_sdk.sinks import BatchSink
 
 from target_marketo_crm.catalog import Catalog, Description
 from target_marketo_crm.objects import (
@@ -32,12 +31,12 @@ from target_marketo_crm.rejects import (
     RejectLog,
     json_default,
 )
+from target_marketo_crm.sdk_seam import SDC_DELETED_AT, SeamSink
 
 if t.TYPE_CHECKING:
     from target_marketo_crm.target import TargetMarketoCRM
 
 SDC_PREFIX = "_sdc_"
-SDC_DELETED_AT = "_sdc_deleted_at"
 
 
 @dataclass(frozen=True)
@@ -54,9 +53,9 @@ class Binding:
 
 @dataclass(frozen=True)
 class MapperSettings:
-    lookup_field: str = "email"
+    lookup_field: str
     # "reject" (Marketo's 1006 for the record) or "ignore" (drop the field, log once).
-    unknown_fields: str = "reject"
+    unknown_fields: str
 
 
 class Rejected(Exception):  # noqa: N818 - a verdict on a record, not a failure of ours
@@ -420,7 +419,7 @@ def schema_problems(error: InvalidRecord, validator: Any) -> str:
     return f"{detail} (violates the stream's schema)"
 
 
-class CRMSink(BatchSink):
+class CRMSink(SeamSink):
     """Buffers one stream's records as validated Items; writes happen at the drain.
 
     A record that breaks its stream's SCHEMA or lacks a declared key property is a
@@ -442,56 +441,26 @@ class CRMSink(BatchSink):
             self.binding, target.catalog, target.mapper_settings, logger=self.logger
         )
         self.rejects: RejectLog = target.rejects
-        # The verdict of the SDK-side checks on the record being processed (code, message).
-        self._verdict: tuple[str, str] | None = None
 
-    # The SDK strips every _sdc_* field unless add_record_metadata is on; the delete
-    # marker must survive, whatever that setting says.
-    def _remove_sdc_metadata_from_schema(self) -> None:
-        kept = self.schema.get("properties", {}).get(SDC_DELETED_AT)
-        super()._remove_sdc_metadata_from_schema()
-        if kept is not None:
-            self.schema["properties"][SDC_DELETED_AT] = kept
+    # --- verdicts on the SDK's record checks (see sdk_seam.SeamSink) ----------------------
 
-    def _remove_sdc_metadata_from_record(self, record: dict) -> None:
-        deleted_at = record.get(SDC_DELETED_AT)
-        super()._remove_sdc_metadata_from_record(record)
-        if deleted_at is not None:
-            record[SDC_DELETED_AT] = deleted_at
+    def verdict_on_schema(self, error: InvalidRecord, validator: Any) -> tuple[str, str]:
+        return SCHEMA_VIOLATION, schema_problems(error, validator)
 
-    # The SDK runs these two on every record before ``process_record`` and raises on a
-    # bad one, which would end the run; here they leave a verdict instead.
-    def _validate_and_parse(self, record: dict) -> dict:
-        self._verdict = None
-        if self._validator is not None:
-            try:
-                self._validator.validate(record)
-            except InvalidRecord as error:
-                self._verdict = (SCHEMA_VIOLATION, schema_problems(error, self._validator))
-                return record
-        try:
-            self._parse_timestamps_in_record(
-                record=record, schema=self.schema, treatment=self.datetime_error_treatment
-            )
-        except ValueError as error:
-            self._verdict = (SCHEMA_VIOLATION, f"{error} (violates the stream's schema)")
-        return record
+    def verdict_on_timestamp(self, error: ValueError) -> tuple[str, str]:
+        return SCHEMA_VIOLATION, f"{error} (violates the stream's schema)"
 
-    def _singer_validate_message(self, record: dict) -> None:
-        if self._verdict is not None:
-            return
-        missing = [name for name in self.key_properties if name not in record]
-        if missing:
-            what = ", ".join(f"'{name}'" for name in missing)
-            self._verdict = (
-                MISSING_KEY,
-                f"Value for required field {what} not specified (key_properties of stream "
-                f"{self.stream_name!r})",
-            )
+    def verdict_on_missing_keys(self, missing: list[str]) -> tuple[str, str]:
+        what = ", ".join(f"'{name}'" for name in missing)
+        return (
+            MISSING_KEY,
+            f"Value for required field {what} not specified (key_properties of stream "
+            f"{self.stream_name!r})",
+        )
 
     def process_record(self, record: dict, context: dict) -> None:
         original = dict(record)
-        verdict, self._verdict = self._verdict, None
+        verdict = self.take_verdict()
         try:
             if verdict is not None:
                 raise Rejected(*verdict)

@@ -49,6 +49,7 @@ from target_marketo_crm.rejects import (
     RejectLog,
     json_default,
 )
+from target_marketo_crm.settings import DEFAULTS
 
 _LOG = logging.getLogger("target_marketo_crm.writer")
 
@@ -80,15 +81,17 @@ _BODY_MARGIN = 4096
 
 @dataclass
 class WriterSettings:
-    lookup_field: str = "email"
+    """What the writer needs of the settings; defaults are the settings' own."""
+
+    lookup_field: str = DEFAULTS["lookup_field"]
     partition_name: str | None = None
-    bulk_import_threshold: int = 10_000
-    bulk_import_poll_seconds: float = 5.0
+    bulk_import_threshold: int = DEFAULTS["bulk_import_threshold"]
+    bulk_import_poll_seconds: float = DEFAULTS["bulk_import_poll_seconds"]
     bulk_import_timeout_seconds: float = 3600.0
-    dry_run: bool = False
-    cascade_deletes: bool = True
-    max_concurrency: int = 5
-    batch_size: int = MAX_RECORDS_PER_CALL
+    dry_run: bool = DEFAULTS["dry_run"]
+    cascade_deletes: bool = DEFAULTS["cascade_deletes"]
+    max_concurrency: int = DEFAULTS["max_concurrency"]
+    batch_size: int = DEFAULTS["records_per_call"]
     # The action for company records a lead's company-type fields are routed to.
     company_action: str = DEFAULT_ACTION
 
