@@ -2,6 +2,7 @@
 
 from marketo_core.auth import TokenManager
 from marketo_core.bulk import ExportJob
+from marketo_core.bulk_import import ImportJob
 from marketo_core.client import MarketoClient, encode_params
 from marketo_core.csvstream import iter_csv_rows, parse_attributes
 from marketo_core.errors import (
@@ -14,6 +15,8 @@ from marketo_core.errors import (
     ExportJobFailed,
     ExportJobTimeout,
     ExportQuotaExceeded,
+    ImportJobFailed,
+    ImportJobTimeout,
     MarketoAPIError,
     MarketoAuthError,
     MarketoError,
@@ -43,6 +46,9 @@ __all__ = [
     "ExportJobFailed",
     "ExportJobTimeout",
     "ExportQuotaExceeded",
+    "ImportJob",
+    "ImportJobFailed",
+    "ImportJobTimeout",
     "MarketoAPIError",
     "MarketoAuthError",
     "MarketoClient",

@@ -299,6 +299,14 @@ class ExportFileGone(MarketoError):  # noqa: N818 - public name callers use
     """The job says Completed but file.json answers 404: the file expired; export again."""
 
 
+class ImportJobFailed(MarketoError):  # noqa: N818 - public name callers use
+    """A bulk import ended Failed (a bad file, not bad rows: those come back as rows)."""
+
+
+class ImportJobTimeout(ImportJobFailed):
+    """A bulk import did not finish within the job's timeout."""
+
+
 QUOTA_ERRORS: dict[str, type[QuotaExhausted]] = {
     "607": DailyQuotaExceeded,
     "1029": ExportQuotaExceeded,

@@ -4,6 +4,10 @@ One CSV upload (<= 10 MB) replaces dozens of REST calls: 100,000 leads cost a ha
 calls instead of 334. The price is latency (Marketo queues imports) and coarser results:
 no per-lead ids, and per-row failures and warnings come back as CSV files, which are read
 back into the reject file so that nothing is silently dropped.
+
+The job itself (upload, poll, failure and warning rows) is marketo_core's ImportJob; what
+is the target's is here: which leads can go through an import, how they are cut into
+files, and how the rows Marketo refused become rejects.
 """
 
 from __future__ import annotations
@@ -12,12 +16,11 @@ import csv
 import io
 import json
 import logging
-import time
 from dataclasses import dataclass
 from typing import Any
 
+from marketo_core.bulk_import import ImportJob, reason_of
 from marketo_core.client import MarketoClient
-from marketo_core.errors import MarketoError
 
 from target_marketo_crm.objects import MAX_IMPORT_FILE_BYTES, Op
 from target_marketo_crm.planner import Item, normalize_key_value
@@ -30,16 +33,10 @@ from target_marketo_crm.rejects import (
 
 _LOG = logging.getLogger("target_marketo_crm.bulk_import")
 
-IMPORT_PATH = "/bulk/v1/leads.json"
 # Marketo allows 2 imports running and 10 queued (1016 beyond): submit in waves of 10.
 MAX_QUEUED_IMPORTS = 10
 # Bytes kept free under the 10 MB file limit for multipart framing.
 _FILE_MARGIN = 64 * 1024
-_DONE = {"complete", "failed"}
-
-
-class BulkImportFailedError(MarketoError):
-    """Marketo reported a whole import job Failed (bad file, not bad rows)."""
 
 
 @dataclass
@@ -137,86 +134,43 @@ class BulkLeadImporter:
         self.log.info("Bulk importing %d leads in %d file(s)", len(items), len(files))
         for start in range(0, len(files), MAX_QUEUED_IMPORTS):
             wave = files[start:start + MAX_QUEUED_IMPORTS]
-            jobs = [(self._submit(f, outcome), f) for f in wave]
-            for batch_id, file in jobs:
-                status = self._wait(batch_id, outcome)
-                self._read_back(batch_id, file, status, outcome)
+            jobs = [(self._submit(f), f) for f in wave]
+            for job, file in jobs:
+                try:
+                    job.wait()
+                    self._read_back(job, file, outcome)
+                finally:
+                    outcome.calls += job.calls
         return outcome
 
-    def _submit(self, file: _File, outcome: ImportOutcome) -> str:
-        params: dict[str, Any] = {"format": "csv", "lookupField": self.lookup_field}
-        if self.partition_name:
-            params["partitionName"] = self.partition_name
-        outcome.calls += 1
-        body = self.client.post(
-            IMPORT_PATH, params=params,
-            files={"file": ("leads.csv", io.BytesIO(file.data), "text/csv")},
-        )
-        result = (body.get("result") or [{}])[0]
-        batch_id = result.get("batchId") or result.get("importId")
-        if batch_id is None:
-            raise BulkImportFailedError(f"bulk import answered without a batchId: {body!r}")
-        self.log.info("Bulk import %s queued (%d rows, %d bytes)", batch_id, len(file.items),
-                      len(file.data))
-        return str(batch_id)
+    def _submit(self, file: _File) -> ImportJob:
+        job = ImportJob(self.client, poll_interval=self.poll_seconds,
+                        timeout=self.timeout_seconds, logger=self.log)
+        job.create(file.data, lookup_field=self.lookup_field, partition_name=self.partition_name)
+        self.log.info("Bulk import %s queued (%d rows, %d bytes)", job.batch_id,
+                      len(file.items), len(file.data))
+        return job
 
-    def _wait(self, batch_id: str, outcome: ImportOutcome) -> dict[str, Any]:
-        deadline = time.monotonic() + self.timeout_seconds
-        # Start fast (small imports finish in seconds), back off to poll_seconds: every
-        # poll is an API call counted against the daily quota.
-        delay = min(0.5, self.poll_seconds)
-        while True:
-            time.sleep(delay)
-            outcome.calls += 1
-            body = self.client.get(f"/bulk/v1/leads/batch/{batch_id}.json")
-            status = (body.get("result") or [{}])[0]
-            state = str(status.get("status") or "").lower()
-            if state in _DONE:
-                if state == "failed":
-                    raise BulkImportFailedError(
-                        f"bulk import {batch_id} failed: {status.get('message') or status}"
-                    )
-                return status
-            if time.monotonic() > deadline:
-                raise BulkImportFailedError(
-                    f"bulk import {batch_id} still {state or 'unknown'} after "
-                    f"{self.timeout_seconds:.0f} s"
-                )
-            delay = min(self.poll_seconds, delay * 2)
-
-    def _read_back(
-        self, batch_id: str, file: _File, status: dict[str, Any], outcome: ImportOutcome
-    ) -> None:
-        failed = int(status.get("numOfRowsFailed") or 0)
-        warned = int(status.get("numOfRowsWithWarning") or 0)
-        outcome.imported += int(status.get("numOfLeadsProcessed") or 0) - failed
+    def _read_back(self, job: ImportJob, file: _File, outcome: ImportOutcome) -> None:
+        failed, warned = job.rows_failed, job.rows_with_warning
+        outcome.imported += job.leads_processed - failed
         by_key = {normalize_key_value(i.fields.get(self.lookup_field)): i for i in file.items}
         if failed:
-            rows = self._download_rows(f"/bulk/v1/leads/batch/{batch_id}/failures.json", outcome)
-            outcome.failed += self._report(rows, by_key, BULK_IMPORT_FAILURE, warning=False)
+            outcome.failed += self._report(job.failures(), by_key, BULK_IMPORT_FAILURE,
+                                           warning=False)
         if warned:
-            rows = self._download_rows(f"/bulk/v1/leads/batch/{batch_id}/warnings.json", outcome)
-            outcome.warned += self._report(rows, by_key, BULK_IMPORT_WARNING, warning=True)
+            outcome.warned += self._report(job.warnings(), by_key, BULK_IMPORT_WARNING,
+                                           warning=True)
         self.log.info(
-            "Bulk import %s complete: %s processed, %d failed, %d with warnings", batch_id,
-            status.get("numOfLeadsProcessed"), failed, warned,
+            "Bulk import %s complete: %s processed, %d failed, %d with warnings", job.batch_id,
+            job.info.get("numOfLeadsProcessed"), failed, warned,
         )
-
-    def _download_rows(self, path: str, outcome: ImportOutcome) -> list[dict[str, str]]:
-        outcome.calls += 1
-        sink = io.BytesIO()
-        self.client.download(path, sink)
-        text = sink.getvalue().decode("utf-8", errors="replace")
-        return list(csv.DictReader(io.StringIO(text, newline="")))
 
     def _report(
         self, rows: list[dict[str, str]], by_key: dict[Any, Item], code: str, *, warning: bool
     ) -> int:
         for row in rows:
-            # The reason is the column the original file did not have (Marketo names it
-            # "Import Failure Reason" / "Import Warning Reason").
-            reason_columns = [c for c in row if c and "reason" in c.lower()]
-            reason = row.get(reason_columns[-1]) if reason_columns else None
+            reason = reason_of(row)
             item = by_key.get(normalize_key_value(row.get(self.lookup_field)))
             self.rejects.add(
                 stream=item.stream if item else "leads",
