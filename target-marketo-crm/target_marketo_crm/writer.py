@@ -202,36 +202,48 @@ class Writer:
         items = self._with_lead_ids(step)
         if not items:
             return
-        kind, op = step.kind, step.op
-        family = kind.family
-        phases: list[list[Call]] = []
-        if family is Family.LEADS and op is Op.UPSERT:
-            if self._use_bulk_import(items):
-                bulk = [i for i in items if self.bulk.importable(i)]
-                self._bulk_import(bulk)
-                items = [i for i in items if not self.bulk.importable(i)]
-            self._send_all(self._lead_upsert_calls(items))
-            self._resend_linked_leads()
-        elif family is Family.LEADS:
-            phases.append(self._lead_delete_calls(items))
-        elif family in (Family.STANDARD, Family.CUSTOM) and op is Op.UPSERT:
-            phases.append(self._sync_calls(kind, items))
-        elif family in (Family.STANDARD, Family.CUSTOM):
-            if self.settings.cascade_deletes:
-                self._cascade_before_delete(kind, items)
-            phases.append(self._delete_calls(kind, items))
-        elif family is Family.PROGRAM_MEMBERS and op is Op.UPSERT:
-            self._program_member_upserts(kind, items)
-            return
-        elif family is Family.PROGRAM_MEMBERS:
-            phases.append(self._program_member_delete_calls(kind, items))
-        elif family is Family.LIST_MEMBERS:
-            phases.append(self._list_calls(kind, op, items))
-        elif family is Family.CAMPAIGN_REQUESTS:
-            phases.append(self._campaign_calls(kind, items))
-        for calls in phases:
-            self._send_all(calls)
+        write = WRITES.get((step.kind.family, step.op))
+        if write is None:
+            raise ValueError(f"no way to write {step.op} of {step.kind.name} "
+                             f"({step.kind.family} objects)")
+        write(self, step.kind, items)
         self._retry_in_use()
+
+    # --- one step's writes, by object family and operation (the WRITES table) ---------------
+
+    def _upsert_leads(self, kind: ObjectKind, items: list[Item]) -> None:
+        """Through bulk import when the load is large enough, else REST batches; then
+        the leads Marketo refused for company-type fields, without them."""
+        _ = kind
+        if self._use_bulk_import(items):
+            self._bulk_import([i for i in items if self.bulk.importable(i)])
+            items = [i for i in items if not self.bulk.importable(i)]
+        self._send_all(self._lead_upsert_calls(items))
+        self._resend_linked_leads()
+
+    def _delete_leads(self, kind: ObjectKind, items: list[Item]) -> None:
+        _ = kind
+        self._send_all(self._lead_delete_calls(items))
+
+    def _sync_records(self, kind: ObjectKind, items: list[Item]) -> None:
+        self._send_all(self._sync_calls(kind, items))
+
+    def _delete_records(self, kind: ObjectKind, items: list[Item]) -> None:
+        if self.settings.cascade_deletes:
+            self._cascade_before_delete(kind, items)
+        self._send_all(self._delete_calls(kind, items))
+
+    def _remove_program_members(self, kind: ObjectKind, items: list[Item]) -> None:
+        self._send_all(self._program_member_delete_calls(kind, items))
+
+    def _add_list_members(self, kind: ObjectKind, items: list[Item]) -> None:
+        self._send_all(self._list_calls(kind, Op.UPSERT, items))
+
+    def _remove_list_members(self, kind: ObjectKind, items: list[Item]) -> None:
+        self._send_all(self._list_calls(kind, Op.DELETE, items))
+
+    def _trigger_campaigns(self, kind: ObjectKind, items: list[Item]) -> None:
+        self._send_all(self._campaign_calls(kind, items))
 
     # --- lead ids ----------------------------------------------------------------------------
 
@@ -831,6 +843,25 @@ class Writer:
             pending, self._retry_later = self._retry_later, []
         for _call, item in pending:
             self._reject(item, RETRY_LATER, "Object in use (still, after retries)")
+
+
+# How each step of a plan is written: (object family, operation) -> the Writer method that
+# builds and sends its calls. objects.ObjectKind gives each object its family (salespersons,
+# companies, opportunities and roles are STANDARD; custom objects, found by describe, are
+# CUSTOM); the action (createOrUpdate, createOnly, updateOnly) travels in each record.
+WRITES: dict[tuple[Family, Op], Callable[[Writer, ObjectKind, list[Item]], None]] = {
+    (Family.LEADS, Op.UPSERT): Writer._upsert_leads,
+    (Family.LEADS, Op.DELETE): Writer._delete_leads,
+    (Family.STANDARD, Op.UPSERT): Writer._sync_records,
+    (Family.STANDARD, Op.DELETE): Writer._delete_records,
+    (Family.CUSTOM, Op.UPSERT): Writer._sync_records,
+    (Family.CUSTOM, Op.DELETE): Writer._delete_records,
+    (Family.PROGRAM_MEMBERS, Op.UPSERT): Writer._program_member_upserts,
+    (Family.PROGRAM_MEMBERS, Op.DELETE): Writer._remove_program_members,
+    (Family.LIST_MEMBERS, Op.UPSERT): Writer._add_list_members,
+    (Family.LIST_MEMBERS, Op.DELETE): Writer._remove_list_members,
+    (Family.CAMPAIGN_REQUESTS, Op.TRIGGER): Writer._trigger_campaigns,
+}
 
 
 def _item_label(item: Item) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from target_marketo_crm.objects import (
@@ -20,7 +21,7 @@ from target_marketo_crm.objects import (
 )
 from target_marketo_crm.planner import Item, Plan, Planner, Step, make_key
 from target_marketo_crm.rejects import RejectLog
-from target_marketo_crm.writer import Writer, WriterSettings
+from target_marketo_crm.writer import WRITES, Writer, WriterSettings
 
 CAR = custom_object_kind("car_c", ("vin",), parents=("leads",), lead_ref="leadId")
 SUBSCRIPTION = custom_object_kind("subscription_c", ("subscriptionId",), parents=("companies",))
@@ -248,3 +249,38 @@ def test_a_campaign_is_triggered_for_at_most_100_leads_a_call() -> None:
     writer.execute(Plan([Step(KINDS["campaign_requests"], Op.TRIGGER, requests)]))
     assert writer.tally.calls["campaign trigger"] == 3
     writer.close()
+
+
+# --- the WRITES table --------------------------------------------------------------------
+
+
+def test_every_step_the_order_can_plan_has_one_way_to_be_written() -> None:
+    planned = {(KINDS[name].family, op) for name, op in ordered_steps(KINDS)}
+    assert planned == set(WRITES), "WRITES and objects.ORDER disagree"
+
+
+def test_a_step_with_no_way_to_be_written_fails_loudly() -> None:
+    writer = _dry_writer()
+    step = Step(KINDS["campaign_requests"], Op.DELETE, [
+        Item(stream="campaign_requests", kind="campaign_requests", op=Op.DELETE,
+             fields={"id": 1}, key=make_key([("lead", 1)]), record={}, group=(1001, ()))])
+    try:
+        with pytest.raises(ValueError, match="no way to write delete of campaign_requests"):
+            writer.execute(Plan([step]))
+    finally:
+        writer.close()
+
+
+def test_each_family_and_operation_sends_its_own_endpoint() -> None:
+    writer = _dry_writer()
+    plan = Plan([
+        Step(KINDS["companies"], Op.UPSERT, [item("companies", Op.UPSERT, "C1")]),
+        Step(KINDS["leads"], Op.DELETE, [item("leads", Op.DELETE, "L1", id=7)]),
+        Step(KINDS["list_members"], Op.DELETE, [
+            Item(stream="list_memberships", kind="list_members", op=Op.DELETE,
+                 fields={"id": 7}, key=make_key([("lead", 7)]), record={}, group=(55,))]),
+    ])
+    writer.execute(plan)
+    writer.close()
+    assert dict(writer.tally.calls) == {
+        "companies createOrUpdate": 1, "leads delete": 1, "list_members remove": 1}
