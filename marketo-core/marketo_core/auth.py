@@ -72,7 +72,6 @@ class TokenManager:
         self._token: str | None = None
         self._expires_at = 0.0
         self._renew_at = 0.0
-        self.fetch_count = 0
 
     @property
     def endpoint(self) -> str:
@@ -119,7 +118,6 @@ class TokenManager:
         except (TypeError, ValueError):
             expires_in = 3600.0
         self._token = token
-        self.fetch_count += 1
         # expires_in is the REMAINING life, counted from when the request was sent.
         self._expires_at = started + expires_in
         self._renew_at = self._expires_at - self.renew_margin

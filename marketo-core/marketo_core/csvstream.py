@@ -17,9 +17,6 @@ from typing import IO, Any, BinaryIO, cast
 # Activity attributes and textarea fields can exceed csv's default 128 KB cell limit.
 _FIELD_SIZE_LIMIT = 64 * 1024 * 1024
 
-DELIMITERS = {"CSV": ",", "TSV": "\t", "SSV": " "}
-
-
 def iter_csv_rows(
     fileobj: IO[bytes] | IO[str],
     *,

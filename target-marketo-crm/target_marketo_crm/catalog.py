@@ -17,7 +17,6 @@ from target_marketo_crm.objects import (
     COMPANIES,
     CUSTOM_PREFIX,
     LEADS,
-    PROGRAM_MEMBERS,
     RELATED_OBJECT_NAMES,
     STANDARD_KINDS,
     Family,
@@ -214,9 +213,6 @@ class Catalog:
                     if name in lead_fields and name not in _LINK_FIELDS and info.writable
                 )
             return self._company_type_fields
-
-    def program_member_writable(self) -> Description:
-        return self.describe(PROGRAM_MEMBERS.name)
 
 
 def _lead_id_link(relationships: list[Any]) -> str | None:

@@ -85,10 +85,6 @@ class LeadResolver:
                     seen[norm] = value
         return list(seen.values())
 
-    def estimate_calls(self, values: Iterable[Any]) -> int:
-        missing = len(self.unknown(values))
-        return -(-missing // MAX_RECORDS_PER_CALL)
-
     def resolve(
         self,
         values: Iterable[Any],
