@@ -22,12 +22,14 @@ import typing as t
 from abc import abstractmethod
 
 from singer_sdk.exceptions import ConfigValidationError, InvalidRecord
+from singer_sdk.plugin_base import JSONSchemaValidator
 from singer_sdk.sinks import BatchSink
 from singer_sdk.target_base import Target
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from jsonschema import ValidationError
     from singer_sdk.sinks import Sink
 
 SDK_VERSION_CHECKED = "0.54.9"
@@ -71,22 +73,31 @@ class SeamTarget(Target):
         """Setting errors a JSON schema cannot find, each naming its setting."""
         return []
 
-    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
-        """The SDK's schema checks (types, enums, ranges; defaults filled in), then
-        :meth:`extra_config_errors`, through the same ConfigValidationError.
+    def describe_config_error(self, error: ValidationError) -> str:
+        """One JSON schema error as the SDK words it: the message, then the setting."""
+        where = "".join(f"[{part!r}]" for part in error.path)
+        return f"{error.message} in config{where}" if where else error.message
 
-        Why overridden: the SDK has no public hook for validation beyond the schema, and
-        this private method is what the constructor calls (SDK 0.54.9,
-        ``PluginBase._validate_config``).
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        """The SDK's schema checks (types, enums, ranges; defaults filled in) worded by
+        :meth:`describe_config_error`, then :meth:`extra_config_errors`, through the same
+        ConfigValidationError ("Config validation failed", one line per error, exit 1).
+
+        Why overridden: the SDK has no public hook for validation beyond the schema, nor
+        for the wording of its errors (which quote the value, secrets included); this
+        private method is what the constructor calls. It repeats the SDK's steps: the
+        built-in settings appended to the schema, the SDK's default-filling validator run
+        on the config itself (``self._config``). Checked against
+        ``PluginBase._validate_config`` of SDK 0.54.9.
         """
-        errors = super()._validate_config(raise_errors=raise_errors)
-        if errors:
-            return errors
-        errors = self.extra_config_errors()
+        schema = self.config_jsonschema
+        self.append_builtin_config(schema)
+        validator = JSONSchemaValidator(schema)
+        errors = [self.describe_config_error(e) for e in validator.iter_errors(self._config)]
+        if not errors:
+            errors = self.extra_config_errors()
         if errors and raise_errors:
-            raise ConfigValidationError(
-                "Config validation failed", errors=errors, schema=self.config_jsonschema
-            )
+            raise ConfigValidationError("Config validation failed", errors=errors, schema=schema)
         for error in errors:
             self.logger.warning("Invalid setting: %s", error)
         return errors

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from jsonschema import ValidationError
 from marketo_core.connection import connection_errors, with_connection_settings
 from singer_sdk import typing as th
 
@@ -115,6 +116,9 @@ CONFIG_SCHEMA: dict[str, Any] = with_connection_settings(th.PropertiesList(
                 "beyond this distance is written in a later drain."),
 ).to_dict(), headroom_setting=True)
 
+SECRETS = frozenset(name for name, prop in CONFIG_SCHEMA["properties"].items()
+                    if prop.get("secret"))
+
 DEFAULTS: dict[str, Any] = {
     name: prop["default"]
     for name, prop in CONFIG_SCHEMA["properties"].items()
@@ -127,6 +131,18 @@ def setting(config: Mapping[str, Any], name: str) -> Any:
     validation has already refused the ones that make no sense)."""
     value = config.get(name)
     return DEFAULTS.get(name) if value is None else value
+
+
+def describe_setting_error(error: ValidationError) -> str:
+    """One JSON schema error, naming its setting as config['name'] (the SDK's wording),
+    except that the value of a secret setting is never quoted."""
+    where = "".join(f"[{part!r}]" for part in error.path)
+    if not where:
+        return error.message  # e.g. "'client_id' is a required property"
+    message = error.message
+    if str(error.path[0]) in SECRETS:
+        message = f"the value (hidden) fails the schema's {error.validator!r} check"
+    return f"{message} in config{where}"
 
 
 def known_object_name(name: str) -> bool:

@@ -13,6 +13,7 @@ import json
 import typing as t
 from functools import cached_property
 
+from jsonschema import ValidationError
 from marketo_core.client import MarketoClient
 from marketo_core.connection import client_from_config
 from marketo_core.errors import MarketoError
@@ -31,7 +32,12 @@ from target_marketo_crm.objects import (
 from target_marketo_crm.planner import Planner
 from target_marketo_crm.rejects import RejectLog
 from target_marketo_crm.sdk_seam import SeamTarget
-from target_marketo_crm.settings import CONFIG_SCHEMA, TargetSettings, setting_errors
+from target_marketo_crm.settings import (
+    CONFIG_SCHEMA,
+    TargetSettings,
+    describe_setting_error,
+    setting_errors,
+)
 from target_marketo_crm.sinks import Binding, CRMSink, MapperSettings
 from target_marketo_crm.writer import Writer, WriterSettings
 
@@ -88,6 +94,9 @@ class TargetMarketoCRM(SeamTarget):
         self.dry_run_report: dict[str, t.Any] = {}
 
     # --- settings ---------------------------------------------------------------------------
+
+    def describe_config_error(self, error: ValidationError) -> str:
+        return describe_setting_error(error)
 
     def extra_config_errors(self) -> list[str]:
         # Object names in `actions`/`stream_objects`, settings contradicting each other.

@@ -204,3 +204,12 @@ def test_an_invalid_setting_ends_the_cli_run_with_its_name(
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert "max_reject_share" in lines[-2]
     assert "Config validation failed" in lines[-1]
+
+
+@pytest.mark.parametrize("name", ["client_secret", "client_id"])
+def test_a_bad_secret_setting_is_named_but_its_value_never_shown(name: str) -> None:
+    with pytest.raises(ConfigValidationError) as failure:
+        TargetMarketoCRM(config={**BASE, name: 987654321}, parse_env_config=False)
+    (error,) = failure.value.errors
+    assert f"config['{name}']" in error
+    assert "987654321" not in error
