@@ -31,8 +31,9 @@ from target_marketo_crm.target import TargetMarketoCRM
 MEMBERS: list[tuple[type, str, str, str | None, str]] = [
     (PluginBase, "_validate_config",
      "(self, *, raise_errors: 'bool' = True) -> 'list[str]'", "0584b9e347e353fa",
-     "SeamTarget._validate_config: still what the constructor calls, still fills defaults "
-     "in before extra_config_errors runs, still raises ConfigValidationError"),
+     "SeamTarget._validate_config repeats its steps (append_builtin_config, the "
+     "default-filling JSONSchemaValidator on self._config, ConfigValidationError): still "
+     "what the constructor calls, still the same steps"),
     (Target, "_drain_all",
      "(self, sink_list: 'Iterable[Sink]', parallelism: 'int') -> 'None'", "8160903b09186596",
      "SeamTarget._drain_all: it replaces the SDK's per-sink drain"),
@@ -119,6 +120,11 @@ def test_the_private_state_the_seam_reads_is_still_there() -> None:
                 "client_secret": "secret"},
         parse_env_config=False,
     )
+    assert dict(target.config) == target._config, (
+        "PluginBase._config is no longer the dict behind .config: re-check "
+        "SeamTarget._validate_config (the validator fills defaults into it)")
+    assert target._config["max_buffer_records"] == 50_000, (
+        "defaults are no longer filled into _config: re-check SeamTarget._validate_config")
     assert isinstance(target._sinks_active, dict), (
         "Target._sinks_active is gone or not a dict: re-check SeamTarget.buffered_in_sinks")
     assert isinstance(target._sinks_to_clear, list), (
