@@ -106,14 +106,6 @@ class TargetMarketoCRM(SeamTarget):
     def settings(self) -> TargetSettings:
         return TargetSettings.from_config(self.config)
 
-    @property
-    def lookup_field(self) -> str:
-        return self.settings.lookup_field
-
-    @property
-    def dry_run(self) -> bool:
-        return self.settings.dry_run
-
     @cached_property
     def mapper_settings(self) -> MapperSettings:
         return MapperSettings(
@@ -238,7 +230,7 @@ class TargetMarketoCRM(SeamTarget):
             "calls": calls,
             "outcomes": dict(tally.outcomes) if tally else {},
         }
-        if self.dry_run:
+        if self.settings.dry_run:
             self.dry_run_report = {**summary, "records_per_call_label":
                                    dict(tally.records) if tally else {}}
             self.logger.info("Dry run plan (nothing written): %s",
