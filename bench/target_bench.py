@@ -110,10 +110,10 @@ class TimedTarget(TargetMarketoCRM):
 
     write_seconds = 0.0
 
-    def _commit(self) -> None:
+    def commit_drain(self) -> None:
         started = time.monotonic()
         try:
-            super()._commit()
+            super().commit_drain()
         finally:
             type(self).write_seconds += time.monotonic() - started
 
