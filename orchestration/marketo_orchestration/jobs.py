@@ -111,7 +111,7 @@ def sync_instance(
     outcomes: list[RunOutcome] = []
     try:
         with instance_lock(meltano.locks(), instance.name, run_id=context.run_id,
-                           job=context.job_name):
+                           job=instance.job_name):
             for run in instance.runs():
                 context.log.info("meltano run for '%s': %s", run.label,
                                  " ".join(meltano.command(instance, run)[1:]))
@@ -125,7 +125,8 @@ def sync_instance(
                     context.log.warning(
                         "'%s' stopped at a Marketo daily limit (exit status 75, state "
                         "saved): %s. Retrying at %s, after the 00:00 US Central reset.",
-                        run.label, _scrub(outcome.log.quota_stop or "", secrets),
+                        run.label,
+                        _scrub(outcome.log.quota_stop or outcome.log.quota_error or "", secrets),
                         retry_at.isoformat(),
                     )
                     # Later stream groups share the exhausted quota: they wait too.
@@ -161,6 +162,7 @@ def _metadata(outcome: RunOutcome) -> dict[str, Any]:
     log = outcome.log
     return {
         "state_id_suffix": MetadataValue.text(outcome.run.state_id_suffix),
+        "outcome": MetadataValue.text(log.outcome),
         "exit_status": MetadataValue.int(log.plugin_exit_status),
         "meltano_exit_status": MetadataValue.int(log.exit_status),
         "plugin_exit_codes": MetadataValue.json(log.plugin_exit_codes),
@@ -169,7 +171,8 @@ def _metadata(outcome: RunOutcome) -> dict[str, Any]:
         "records_per_stream": MetadataValue.json(log.records),
         "seconds": MetadataValue.float(outcome.seconds),
         "log": MetadataValue.path(str(outcome.log_path)),
-        **({"quota_stop": MetadataValue.text(log.quota_stop)} if log.quota_stop else {}),
+        **({"quota_stop": MetadataValue.text(log.quota_stop or log.quota_error or "")}
+           if log.resumable_stop else {}),
     }
 
 
@@ -189,6 +192,7 @@ def _report(context: OpExecutionContext, instance: Instance, outcome: RunOutcome
         "marketo/api_calls": str(totals["api_calls"]),
         "marketo/rows": str(totals["rows"]),
         "marketo/exit_status": str(outcome.log.plugin_exit_status),
+        "marketo/outcome": outcome.log.outcome,
     }
     if context.instance.has_run(context.run_id):
         context.instance.add_run_tags(context.run_id, tags)

@@ -19,6 +19,10 @@ from typing import Any
 EXIT_RESUMABLE = 75
 
 _API_CALLS = re.compile(r"Marketo API calls this run: (\d+)")
+# Marketo's "daily quota reached" code in a plugin's one-line fatal error. The tap exits 75
+# for a 607 met while syncing, but a 607 met before (during discovery, which checks usage)
+# ends it with status 1; nothing was synced then, so it waits for the reset the same way.
+_DAILY_QUOTA_CODE = re.compile(r"\[607\]")
 
 
 @dataclass
@@ -29,12 +33,15 @@ class MeltanoRunLog:
     api_calls: int = 0
     records: dict[str, int] = field(default_factory=dict)
     quota_stop: str | None = None
+    quota_error: str | None = None
     errors: list[str] = field(default_factory=list)
 
     @property
     def resumable_stop(self) -> bool:
         """A daily Marketo limit stopped a plugin cleanly: retry after the reset."""
-        return self.exit_status != 0 and EXIT_RESUMABLE in self.plugin_exit_codes.values()
+        if self.exit_status == 0:
+            return False
+        return EXIT_RESUMABLE in self.plugin_exit_codes.values() or self.quota_error is not None
 
     @property
     def plugin_exit_status(self) -> int:
@@ -42,9 +49,15 @@ class MeltanoRunLog:
         quota stop), else Meltano's."""
         if self.exit_status == 0:
             return 0
-        if self.resumable_stop:
+        if EXIT_RESUMABLE in self.plugin_exit_codes.values():
             return EXIT_RESUMABLE
         return max(self.plugin_exit_codes.values(), default=self.exit_status)
+
+    @property
+    def outcome(self) -> str:
+        if self.exit_status == 0:
+            return "success"
+        return "quota_stop" if self.resumable_stop else "failed"
 
     @property
     def rows(self) -> int:
@@ -76,6 +89,8 @@ def parse_run_log(text: str, exit_status: int) -> MeltanoRunLog:
                 )
         if entry.get("level") in {"error", "critical"} and event:
             result.errors.append(event)
+            if "plugin_logger" in entry and _DAILY_QUOTA_CODE.search(event):
+                result.quota_error = event
     result.records = dict(sorted(records.items()))
     return result
 
