@@ -14,6 +14,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from dagster import ConfigurableResource
 from marketo_core.timeutil import next_quota_reset
@@ -25,7 +26,7 @@ from marketo_orchestration.meltano_log import MeltanoRunLog, parse_run_log
 UTC = dt.UTC
 
 
-class MeltanoProject(ConfigurableResource):  # type: ignore[misc]
+class MeltanoProject(ConfigurableResource):
     """Where the Meltano project is and how to run it."""
 
     project_root: str = Field(description="Directory of meltano.yml.")
@@ -141,14 +142,13 @@ class RunOutcome:
     seconds: float
 
 
-def _run_to_end(command: list[str], env: dict[str, str], cwd: Path, log: object,
+def _run_to_end(command: list[str], env: dict[str, str], cwd: Path, log: IO[str],
                 timeout: float) -> int:
     """Run Meltano in its own process group; if this op is interrupted (a Dagster run
     terminated) or times out, stop Meltano and its plugins too, instead of leaving a tap
     running against the instance with nobody holding its lock."""
     process = subprocess.Popen(  # noqa: S603 - the project's own meltano, arguments as a list
-        command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,  # type: ignore[arg-type]
-        start_new_session=True,
+        command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
     try:
         return process.wait(timeout=timeout)
