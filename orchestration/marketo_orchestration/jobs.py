@@ -123,8 +123,8 @@ def sync_instance(
                 if outcome.log.resumable_stop:
                     retry_at = meltano.quota_retry_at()
                     context.log.warning(
-                        "'%s' stopped at a Marketo daily limit (exit status 75, state "
-                        "saved): %s. Retrying at %s, after the 00:00 US Central reset.",
+                        "'%s' stopped at a Marketo daily limit (its state is saved): %s. "
+                        "Retrying at %s, after the 00:00 US Central reset.",
                         run.label,
                         _scrub(outcome.log.quota_stop or outcome.log.quota_error or "", secrets),
                         retry_at.isoformat(),
@@ -138,7 +138,8 @@ def sync_instance(
                     description=(
                         f"'{run.label}': meltano exited {outcome.log.exit_status} "
                         f"(plugins: {outcome.log.plugin_exit_codes or 'none reported'}): "
-                        + _scrub(" | ".join(outcome.log.errors[-3:]) or "see the log", secrets)
+                        + _scrub(" | ".join(e[:400] for e in outcome.log.errors[-3:])
+                                 or "see the log", secrets)
                     ),
                     metadata=_metadata(outcome),
                     allow_retries=False,

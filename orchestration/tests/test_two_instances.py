@@ -19,6 +19,7 @@ from dagster import (
     DagsterInstance,
     Definitions,
     ExecuteInProcessResult,
+    Failure,
     RetryRequested,
     build_op_context,
 )
@@ -232,6 +233,21 @@ def test_a_quota_stop_is_retried_after_the_next_central_midnight(
     if exit_codes:
         assert reports[0]["exit_status"] == 75
         assert reports[0]["api_calls"] > 0
+
+
+def test_any_other_exit_fails_the_run_without_showing_the_secret(
+    defs: Definitions, project_settings: dict[str, Any], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("WEST_MARKETO_CLIENT_SECRET", "a-WRONG-secret-value")
+    west_sync = defs.get_job_def("marketo_west").graph.node_defs[0]
+    with build_op_context(resources={"meltano": MeltanoProject(**project_settings)}) as context, \
+            pytest.raises(Failure) as failure:
+        west_sync(context)
+    description = failure.value.description or ""
+    assert "meltano exited 1" in description
+    assert "a-WRONG-secret-value" not in description
+    assert failure.value.metadata["outcome"].value == "failed"
+    assert context.get_events() == []  # nothing was loaded: no materialization
 
 
 def test_a_second_run_of_a_busy_instance_is_refused(
