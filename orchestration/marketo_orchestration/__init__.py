@@ -1,0 +1,1 @@
+"""Dagster definitions for marketo-crm: one Meltano job per Marketo instance."""
