@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from marketo_sandbox import SandboxServer
-from marketo_sandbox.api.objects import on_lead_deleted, on_leads_merged
+from marketo_sandbox.domain.objects import on_lead_deleted, on_leads_merged
 from marketo_sandbox.model.shared import COMPANY_FIELDS
 from marketo_sandbox.testing import SandboxControl
 from marketorestpython.client import MarketoClient

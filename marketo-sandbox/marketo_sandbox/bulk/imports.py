@@ -28,16 +28,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from marketo_sandbox.api import leads as leads_api
-from marketo_sandbox.api import objects as objects_api
-from marketo_sandbox.api import programs as programs_api
 from marketo_sandbox.bulk import csvfile
 from marketo_sandbox.bulk.worker import Runner, Task
+from marketo_sandbox.domain import leads as leads_api
+from marketo_sandbox.domain import objects as objects_api
+from marketo_sandbox.domain import programs as programs_api
 from marketo_sandbox.envelope import ApiError
 from marketo_sandbox.model import leads as lead_model
 from marketo_sandbox.model.objects import ObjectType, custom_object_type, program_member_field
 from marketo_sandbox.model.shared import KIND_LISTS
-from marketo_sandbox.store import format_ts
+from marketo_sandbox.timestamps import format_ts
 
 DOC_KIND = "import_batch"
 SERVICE = "bulk_import_runner"

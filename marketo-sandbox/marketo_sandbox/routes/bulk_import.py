@@ -34,15 +34,13 @@ from typing import Any
 from werkzeug.wrappers import Response
 
 from marketo_sandbox import envelope
-from marketo_sandbox.api import programs as programs_api
-from marketo_sandbox.api.control import ground_truth
 from marketo_sandbox.app import Ctx, router
 from marketo_sandbox.bulk import imports
 from marketo_sandbox.bulk.imports import CUSTOM_OBJECTS, FORMATS, LEADS, PROGRAM_MEMBERS, public
+from marketo_sandbox.domain import programs as programs_api
 from marketo_sandbox.envelope import ApiError
 from marketo_sandbox.model.objects import custom_object_type
 from marketo_sandbox.model.shared import KIND_LISTS, KIND_PROGRAMS
-from marketo_sandbox.store import Store
 
 _MIME = {"CSV": "text/csv", "TSV": "text/tab-separated-values", "SSV": "text/csv"}
 
@@ -114,9 +112,6 @@ def import_warnings(ctx: Ctx, batch_id: int) -> Response:
     return _report(ctx, batch_id, "warnings")
 
 
-# -- program members -------------------------------------------------------------------
-
-
 @router.route(
     "/bulk/v1/program/<int:program_id>/members/import.json",
     ("POST",),
@@ -152,9 +147,6 @@ def program_member_import_failures(ctx: Ctx, batch_id: int) -> Response:
 @router.route("/bulk/v1/program/members/import/<int:batch_id>/warnings.json", ("GET",))
 def program_member_import_warnings(ctx: Ctx, batch_id: int) -> Response:
     return _report(ctx, batch_id, "warnings", PROGRAM_MEMBERS)
-
-
-# -- custom objects --------------------------------------------------------------------
 
 
 def _custom_object_batch(ctx: Ctx, api_name: str, batch_id: int) -> dict[str, Any]:
@@ -193,20 +185,3 @@ def custom_object_import_failures(ctx: Ctx, api_name: str, batch_id: int) -> Res
 def custom_object_import_warnings(ctx: Ctx, api_name: str, batch_id: int) -> Response:
     _custom_object_batch(ctx, api_name, batch_id)
     return _report(ctx, batch_id, "warnings", CUSTOM_OBJECTS)
-
-
-@ground_truth("import_batches")
-def _import_batches(store: Store) -> Any:
-    for batch in store.docs(imports.DOC_KIND):
-        kind = imports.batch_kind(batch)
-        extra = {
-            LEADS: ("lookupField", "listId", "partitionName"),
-            PROGRAM_MEMBERS: ("programId", "programMemberStatus"),
-            CUSTOM_OBJECTS: ("objectApiName",),
-        }[kind]
-        yield {
-            **public(batch),
-            "kind": kind,
-            "format": batch.get("format"),
-            **{name: batch.get(name) for name in extra},
-        }

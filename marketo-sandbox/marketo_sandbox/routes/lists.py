@@ -6,48 +6,32 @@ Remove from List (25), with the list as primary attribute (id and name).
 
 from __future__ import annotations
 
-import random
 from typing import Any
 
 from marketo_sandbox import envelope
-from marketo_sandbox.api.control import ground_truth
-from marketo_sandbox.api.objects import (
+from marketo_sandbox.app import Ctx, router
+from marketo_sandbox.domain.lists import (
+    ADD_TO_LIST,
+    API_SOURCE,
+    render_list,
+    static_list,
+    static_lists,
+)
+from marketo_sandbox.domain.objects import (
     as_int,
-    bulk_log_activities,
     decode_page_token,
     encode_page_token,
     existing_lead_ids,
-    lead_fields_arg,
     lead_rows,
     render_lead,
 )
-from marketo_sandbox.api.programs import programs
-from marketo_sandbox.app import Ctx, router
 from marketo_sandbox.envelope import ApiError
-from marketo_sandbox.model.shared import KIND_LISTS
-from marketo_sandbox.seed import SeedSpec, seeder
-from marketo_sandbox.store import Store, dumps, format_ts
+from marketo_sandbox.routes.objects import lead_fields_arg
+from marketo_sandbox.store import Store
 
-ADD_TO_LIST = 24
 REMOVE_FROM_LIST = 25
-API_SOURCE = "Web service API"
+
 _API_METHODS = {ADD_TO_LIST: "addLeadsToList", REMOVE_FROM_LIST: "removeLeadsFromList"}
-
-_LIST_FIELDS = (
-    "id", "name", "description", "programName", "workspaceName", "createdAt", "updatedAt",
-)
-
-
-def static_list(store: Store, list_id: Any) -> dict[str, Any] | None:
-    return store.object_get(KIND_LISTS, list_id)
-
-
-def static_lists(store: Store) -> list[dict[str, Any]]:
-    return sorted(store.objects(KIND_LISTS), key=lambda x: x["id"])
-
-
-def render_list(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: item[k] for k in _LIST_FIELDS if item.get(k) is not None}
 
 
 def _require_list(ctx: Ctx, list_id: int) -> dict[str, Any]:
@@ -229,79 +213,3 @@ def is_member(ctx: Ctx, list_id: int) -> dict[str, Any]:
             status = "memberof" if lead_id in members else "notmemberof"
             results.append({"id": lead_id, "status": status})
     return envelope.ok(results)
-
-
-# -- ground truth --------------------------------------------------------------------
-
-
-@ground_truth("lists")
-def _lists_truth(store: Store) -> Any:
-    for item in static_lists(store):
-        yield render_list(item)
-
-
-@ground_truth("list_members")
-def _list_members_truth(store: Store) -> Any:
-    for row in store.iterate(
-        "SELECT lm.listId, lm.leadId, lm.createdAt FROM list_members lm "
-        "JOIN leads l ON l.id = lm.leadId ORDER BY lm.listId, lm.leadId"
-    ):
-        yield {"listId": row["listId"], "leadId": row["leadId"], "createdAt": row["createdAt"]}
-
-
-# -- seed ----------------------------------------------------------------------------
-
-_LIST_NAMES = (
-    "Newsletter Subscribers", "Webinar Registrants", "Event Attendees", "Do Not Call",
-    "Trade Show Leads", "Partner Referrals", "Beta Testers", "Customer Advisory Board",
-    "Imported Contacts", "Sales Accepted", "Churn Risk", "VIP Accounts",
-)
-
-
-@seeder(41)  # after programs (40): a list may live in a program
-def seed_static_lists(store: Store, spec: SeedSpec, rng: random.Random, now: float) -> None:
-    progs = programs(store)
-    lead_ids = [int(r["id"]) for r in store.iterate("SELECT id FROM leads ORDER BY id")]
-    start = now - spec.months * 30 * 86400
-    store.set_sequence_floor("list", 1000)
-    first_id = store.next_id("list", max(spec.static_lists, 1))
-    lists: list[dict[str, Any]] = []
-    members: list[tuple[int, int, str]] = []
-    activities: list[dict[str, Any]] = []
-    for i in range(spec.static_lists):
-        created = rng.uniform(start, now - 86400)
-        updated = rng.uniform(created, now - 60)
-        item: dict[str, Any] = {
-            "id": first_id + i,
-            "name": f"{_LIST_NAMES[i % len(_LIST_NAMES)]} {i + 1}",
-            "description": rng.choice(("", "Imported from CRM", "Maintained by marketing ops")),
-            "workspaceName": "Default",
-            "createdAt": format_ts(created),
-            "updatedAt": format_ts(updated),
-        }
-        if progs and rng.random() < 0.5:
-            item["programName"] = rng.choice(progs)["name"]
-        lists.append(item)
-        size = min(len(lead_ids), int(len(lead_ids) * rng.uniform(0.01, 0.05)))
-        for lead_id in sorted(rng.sample(lead_ids, size)) if size else []:
-            added = rng.uniform(created, now - 30)
-            members.append((item["id"], lead_id, format_ts(added)))
-            activities.append({
-                "leadId": lead_id,
-                "activityTypeId": ADD_TO_LIST,
-                "when": added,
-                "primaryAttributeValueId": item["id"],
-                "primaryAttributeValue": item["name"],
-                "attributes": {"Source": rng.choice(("List import", "Flow action", API_SOURCE))},
-            })
-    with store.transaction() as db:
-        db.executemany(
-            "INSERT INTO objects(kind, pk, dkey, createdAt, updatedAt, data) VALUES(?,?,?,?,?,?)",
-            [(KIND_LISTS, str(x["id"]), None, x["createdAt"], x["updatedAt"], dumps(x))
-             for x in lists],
-        )
-        db.executemany(
-            "INSERT INTO list_members(listId, leadId, createdAt) VALUES(?,?,?)", members
-        )
-        bulk_log_activities(store, db, activities)
-

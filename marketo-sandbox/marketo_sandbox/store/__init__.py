@@ -18,9 +18,10 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from marketo_sandbox.timestamps import format_ts
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS leads (
@@ -93,10 +94,6 @@ CREATE TABLE IF NOT EXISTS documents (
     PRIMARY KEY (kind, key)
 );
 """
-
-
-def format_ts(epoch: float) -> str:
-    return datetime.fromtimestamp(int(epoch), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def dumps(value: Any) -> str:
