@@ -46,6 +46,10 @@ class Route:
     # "api": authenticated, counted, limited. "identity" and "control": none of that.
     kind: str = "api"
     max_body: str = "max_body_bytes"
+    # Marketo has it, but neither the tap, the target nor marketo-core calls it: it exists
+    # so tests/fidelity can drive the sandbox like any client (marketorestpython, Adobe's
+    # swagger). tests/fidelity checks that each such route is exercised there.
+    fidelity_only: bool = False
 
 
 class Router:
@@ -59,11 +63,11 @@ class Router:
         *,
         kind: str = "api",
         max_body: str = "max_body_bytes",
+        fidelity_only: bool = False,
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
-            self.routes.append(
-                Route(rule, tuple(m.upper() for m in methods), handler, kind, max_body)
-            )
+            methods_ = tuple(m.upper() for m in methods)
+            self.routes.append(Route(rule, methods_, handler, kind, max_body, fidelity_only))
             return handler
 
         return register

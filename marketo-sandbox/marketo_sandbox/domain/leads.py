@@ -32,14 +32,13 @@ from marketo_sandbox.model.leads import (
     coerce_value,
     company_values,
     full_name,
-    json_path,
 )
 from marketo_sandbox.model.shared import (
     COMPANY_FIELDS,
     KIND_COMPANIES,
     KIND_OPPORTUNITY_ROLES,
 )
-from marketo_sandbox.store import Store, dedupe_key, dumps
+from marketo_sandbox.store import INSERT_LEAD, Store, dedupe_key, dumps, json_path, lead_row
 from marketo_sandbox.timestamps import format_ts
 
 SYNC_ACTIONS = ("createOnly", "updateOnly", "createOrUpdate", "createDuplicate")
@@ -333,10 +332,7 @@ def _create(
     data["leadPartitionId"] = partition["id"] if partition else DEFAULT_PARTITION_ID
     _link_company(w, data)
     new_lead_defaults(data)
-    w.db.execute(
-        "INSERT INTO leads(id, email, createdAt, updatedAt, data) VALUES(?,?,?,?,?)",
-        (lead_id, data.get("email"), w.now, w.now, dumps(data)),
-    )
+    w.db.execute(INSERT_LEAD, lead_row(data))
     attrs = {
         "Created Date": w.now[:10],
         "Lead Source": data.get("leadSource"),

@@ -20,7 +20,7 @@ from marketo_sandbox.model.objects import (
     Channel,
 )
 from marketo_sandbox.model.shared import KIND_PROGRAMS
-from marketo_sandbox.store import Store, dumps
+from marketo_sandbox.store import PUT_PROGRAM_MEMBER, Store, dumps
 from marketo_sandbox.timestamps import asset_ts
 
 CHANGE_STATUS_IN_PROGRESSION = 104
@@ -78,10 +78,7 @@ def membership(store: Store, program_id: int, lead_id: int) -> dict[str, Any] | 
 
 def put_member(db: Any, data: dict[str, Any]) -> None:
     db.execute(
-        "INSERT INTO program_members(programId, leadId, updatedAt, data) VALUES(?,?,?,?) "
-        "ON CONFLICT(programId, leadId) DO UPDATE SET updatedAt=excluded.updatedAt, "
-        "data=excluded.data",
-        (data["programId"], data["leadId"], data["updatedAt"], dumps(data)),
+        PUT_PROGRAM_MEMBER, (data["programId"], data["leadId"], data["updatedAt"], dumps(data))
     )
 
 

@@ -421,15 +421,6 @@ def activity_text(value: Any) -> str | None:
     return str(value)
 
 
-def json_path(name: str) -> str:
-    """The SQL expression reading a field out of the stored document.
-
-    Searchable fields have an expression index on exactly this text (created by the lead
-    seeder), so lookups by custom CRM ids stay fast on the 100,000-lead seed.
-    """
-    return f"json_extract(data, '$.{name}')"
-
-
 def resolve_read_fields(requested: list[str]) -> list[str]:
     """The fields a lead read returns: Marketo's defaults when none are asked for, else
     the asked ones by their REST names, ``id`` always first; an unknown name is 1006."""

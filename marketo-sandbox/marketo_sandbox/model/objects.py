@@ -1,7 +1,7 @@
 """The CRM object types, custom object types, program member fields and channels.
 
 Everything here is metadata: what the describe endpoints publish and what the generic
-standard-sync implementation (``api/objects.py``) validates against. Records live in the
+standard-sync implementation (``domain/objects.py``) validates against. Records live in the
 store's ``objects`` table (kind = :attr:`ObjectType.kind`, pk = idField value, dkey = the
 canonical dedupe key); program members in ``program_members``.
 """
@@ -421,13 +421,6 @@ def lead_links() -> list[tuple[ObjectType, str]]:
     delete or merge has to take along (opportunity roles, lead-linked custom objects)."""
     return [(t, link.field) for t in OBJECT_TYPES.values() for link in t.links
             if link.target == "lead"]
-
-
-def object_type_for_kind(kind: str) -> ObjectType | None:
-    for t in OBJECT_TYPES.values():
-        if t.kind == kind:
-            return t
-    return None
 
 
 # -- program members -----------------------------------------------------------------

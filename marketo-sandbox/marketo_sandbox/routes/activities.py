@@ -124,7 +124,7 @@ def activities(ctx: Ctx) -> dict[str, Any]:
     return _page([present(d) for d in docs], position, more)
 
 
-@router.route("/rest/v1/activities/leadchanges.json", ("GET",))
+@router.route("/rest/v1/activities/leadchanges.json", ("GET",), fidelity_only=True)
 def lead_changes(ctx: Ctx) -> dict[str, Any]:
     requested = ctx.list_arg("fields")
     if not requested:

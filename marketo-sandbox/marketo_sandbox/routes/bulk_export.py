@@ -162,7 +162,7 @@ def _register(prefix: str, entity_of: Callable[[dict[str, Any]], str]) -> None:
     router.route(f"{base}/<export_id>/status.json", ("GET",))(bind(_status, "export_id"))
     router.route(f"{base}/<export_id>/file.json", ("GET",))(bind(_file, "export_id"))
     router.route(f"{base}/<export_id>/cancel.json", ("POST",))(bind(_cancel, "export_id"))
-    router.route(f"{base}.json", ("GET",))(bind(_list))
+    router.route(f"{base}.json", ("GET",), fidelity_only=True)(bind(_list))
 
 
 _register("leads", lambda _: "leads")

@@ -135,7 +135,7 @@ def trigger_campaign(ctx: Ctx, campaign_id: int) -> dict[str, Any]:
     return envelope.ok([{"id": campaign_id}])
 
 
-@router.route("/rest/v1/campaigns/<int:campaign_id>/schedule.json", ("POST",))
+@router.route("/rest/v1/campaigns/<int:campaign_id>/schedule.json", ("POST",), fidelity_only=True)
 def schedule_campaign(ctx: Ctx, campaign_id: int) -> dict[str, Any]:
     item = _require_campaign(ctx, campaign_id)
     body = ctx.json(required=False) or {}

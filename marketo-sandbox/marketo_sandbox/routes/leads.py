@@ -63,12 +63,12 @@ def describe(ctx: Ctx) -> dict[str, Any]:
     return ok(LEAD_FIELDS)
 
 
-@router.route("/rest/v1/leads/describe2.json", ("GET",))
+@router.route("/rest/v1/leads/describe2.json", ("GET",), fidelity_only=True)
 def describe_2(ctx: Ctx) -> dict[str, Any]:
     return ok([describe2()])
 
 
-@router.route("/rest/v1/leads/partitions.json", ("GET",))
+@router.route("/rest/v1/leads/partitions.json", ("GET",), fidelity_only=True)
 def partitions(ctx: Ctx) -> dict[str, Any]:
     return ok([dict(p) for p in LEAD_PARTITIONS])
 
@@ -97,7 +97,7 @@ def leads_by_filter(ctx: Ctx) -> dict[str, Any]:
     return ok(result)
 
 
-@router.route("/rest/v1/lead/<int:lead_id>.json", ("GET",))
+@router.route("/rest/v1/lead/<int:lead_id>.json", ("GET",), fidelity_only=True)
 def lead_by_id(ctx: Ctx, lead_id: int) -> dict[str, Any]:
     fields = read_fields(ctx)
     row = ctx.store.query("SELECT data FROM leads WHERE id=?", (lead_id,))
@@ -128,7 +128,7 @@ def sync(ctx: Ctx) -> dict[str, Any]:
     return body
 
 
-@router.route("/rest/v1/leads/push.json", ("POST",))
+@router.route("/rest/v1/leads/push.json", ("POST",), fidelity_only=True)
 def push(ctx: Ctx) -> dict[str, Any]:
     body = ctx.body()
     program_name = body.get("programName")
@@ -196,7 +196,7 @@ def delete(ctx: Ctx) -> dict[str, Any]:
     return ok(delete_leads(ctx.store, ctx.config, _delete_ids(ctx)))
 
 
-@router.route("/rest/v1/leads.json", ("DELETE",))
+@router.route("/rest/v1/leads.json", ("DELETE",), fidelity_only=True)
 def delete_legacy(ctx: Ctx) -> dict[str, Any]:
     # Older clients (marketorestpython's delete_lead) still use DELETE with the same body.
     return ok(delete_leads(ctx.store, ctx.config, _delete_ids(ctx)))
@@ -229,7 +229,7 @@ def _offset_page(ctx: Ctx, items: list[dict[str, Any]], kind: str) -> dict[str, 
     return ok(page, moreResult=False)
 
 
-@router.route("/rest/v1/leads/<int:lead_id>/listMembership.json", ("GET",))
+@router.route("/rest/v1/leads/<int:lead_id>/listMembership.json", ("GET",), fidelity_only=True)
 def list_membership(ctx: Ctx, lead_id: int) -> dict[str, Any]:
     _require_lead(ctx, lead_id)
     rows = ctx.store.query(
@@ -252,7 +252,7 @@ def list_membership(ctx: Ctx, lead_id: int) -> dict[str, Any]:
     return _offset_page(ctx, items, "listmembership")
 
 
-@router.route("/rest/v1/leads/<int:lead_id>/programMembership.json", ("GET",))
+@router.route("/rest/v1/leads/<int:lead_id>/programMembership.json", ("GET",), fidelity_only=True)
 def program_membership(ctx: Ctx, lead_id: int) -> dict[str, Any]:
     _require_lead(ctx, lead_id)
     wanted: set[int] | None = None

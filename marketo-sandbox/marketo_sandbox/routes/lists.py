@@ -11,8 +11,9 @@ from typing import Any
 from marketo_sandbox import envelope
 from marketo_sandbox.app import Ctx, router
 from marketo_sandbox.domain.lists import (
-    ADD_TO_LIST,
-    API_SOURCE,
+    add_members,
+    member_set,
+    remove_members,
     render_list,
     static_list,
     static_lists,
@@ -27,11 +28,6 @@ from marketo_sandbox.domain.objects import (
 )
 from marketo_sandbox.envelope import ApiError
 from marketo_sandbox.routes.objects import lead_fields_arg
-from marketo_sandbox.store import Store
-
-REMOVE_FROM_LIST = 25
-
-_API_METHODS = {ADD_TO_LIST: "addLeadsToList", REMOVE_FROM_LIST: "removeLeadsFromList"}
 
 
 def _require_list(ctx: Ctx, list_id: int) -> dict[str, Any]:
@@ -52,7 +48,8 @@ def get_lists(ctx: Ctx) -> dict[str, Any]:
     state = decode_page_token(ctx.arg("nextPageToken"), "lists")
     after = int(state.get("a", 0)) if state else 0
     selected = [
-        item for item in static_lists(ctx.store)
+        item
+        for item in static_lists(ctx.store)
         if item["id"] > after
         and (not ids or str(item["id"]) in ids)
         and (not names or item["name"] in names)
@@ -97,7 +94,7 @@ def get_list_leads(ctx: Ctx, list_id: int) -> dict[str, Any]:
     return _members_page(ctx, list_id)
 
 
-@router.route("/rest/v1/list/<int:list_id>/leads.json", ("GET",))
+@router.route("/rest/v1/list/<int:list_id>/leads.json", ("GET",), fidelity_only=True)
 def get_list_leads_legacy(ctx: Ctx, list_id: int) -> dict[str, Any]:
     return _members_page(ctx, list_id)
 
@@ -120,57 +117,21 @@ def _echo(value: Any, lead_id: int | None) -> Any:
     return lead_id if lead_id is not None else value
 
 
-def _member_set(store: Store, list_id: int, ids: list[int]) -> set[int]:
-    if not ids:
-        return set()
-    marks = ",".join("?" * len(ids))
-    rows = store.query(
-        f"SELECT leadId FROM list_members WHERE listId = ? AND leadId IN ({marks})",  # noqa: S608
-        [list_id, *ids],
-    )
-    return {int(r["leadId"]) for r in rows}
-
-
-def _list_activity(
-    ctx: Ctx, type_id: int, lead_id: int, item: dict[str, Any], request_id: str
-) -> None:
-    ctx.store.log_activity(
-        lead_id,
-        type_id,
-        primary_attribute_value_id=item["id"],
-        primary_attribute_value=item["name"],
-        attributes={
-            "Source": API_SOURCE,
-            "API Method Name": _API_METHODS[type_id],
-            "Modifying User": ctx.config.api_user,
-            "Request Id": request_id,
-        },
-    )
-
-
 @router.route("/rest/v1/lists/<int:list_id>/leads.json", ("POST",))
 def add_to_list(ctx: Ctx, list_id: int) -> dict[str, Any]:
     item = _require_list(ctx, list_id)
     raw = _lead_ids(ctx)
     ids = [as_int(v) for v in raw]
     present = existing_lead_ids(ctx.store, [i for i in ids if i is not None])
-    members = _member_set(ctx.store, list_id, sorted(present))
-    now = ctx.store.now_ts()
     rid = envelope.request_id()
     results: list[dict[str, Any]] = []
-    with ctx.store.transaction() as db:
-        for value, lead_id in zip(raw, ids, strict=True):
-            if lead_id is None or lead_id not in present:
-                results.append(envelope.skipped("1004", "Lead not found", id=_echo(value, lead_id)))
-                continue
-            if lead_id not in members:
-                db.execute(
-                    "INSERT INTO list_members(listId, leadId, createdAt) VALUES(?,?,?)",
-                    (list_id, lead_id, now),
-                )
-                members.add(lead_id)
-                _list_activity(ctx, ADD_TO_LIST, lead_id, item, rid)
+    for value, lead_id in zip(raw, ids, strict=True):
+        if lead_id is None or lead_id not in present:
+            results.append(envelope.skipped("1004", "Lead not found", id=_echo(value, lead_id)))
+        else:
             results.append({"id": lead_id, "status": "added"})
+    added = [r["id"] for r in results if r.get("status") == "added"]
+    add_members(ctx.store, ctx.config.api_user, item, added, rid)
     return envelope.ok(results, requestId=rid)
 
 
@@ -180,31 +141,30 @@ def remove_from_list(ctx: Ctx, list_id: int) -> dict[str, Any]:
     raw = _lead_ids(ctx)
     ids = [as_int(v) for v in raw]
     present = existing_lead_ids(ctx.store, [i for i in ids if i is not None])
-    members = _member_set(ctx.store, list_id, sorted(present))
+    members = member_set(ctx.store, list_id, sorted(present))
     rid = envelope.request_id()
     results: list[dict[str, Any]] = []
-    with ctx.store.transaction() as db:
-        for value, lead_id in zip(raw, ids, strict=True):
-            if lead_id is None or lead_id not in present:
-                results.append(envelope.skipped("1004", "Lead not found", id=_echo(value, lead_id)))
-                continue
-            if lead_id not in members:
-                results.append(envelope.skipped("1015", "Lead not in list", id=lead_id))
-                continue
-            db.execute("DELETE FROM list_members WHERE listId=? AND leadId=?", (list_id, lead_id))
+    removed: list[int] = []
+    for value, lead_id in zip(raw, ids, strict=True):
+        if lead_id is None or lead_id not in present:
+            results.append(envelope.skipped("1004", "Lead not found", id=_echo(value, lead_id)))
+        elif lead_id not in members:
+            results.append(envelope.skipped("1015", "Lead not in list", id=lead_id))
+        else:
             members.discard(lead_id)
-            _list_activity(ctx, REMOVE_FROM_LIST, lead_id, item, rid)
+            removed.append(lead_id)
             results.append({"id": lead_id, "status": "removed"})
+    remove_members(ctx.store, ctx.config.api_user, item, removed, rid)
     return envelope.ok(results, requestId=rid)
 
 
-@router.route("/rest/v1/lists/<int:list_id>/leads/ismember.json", ("GET",))
+@router.route("/rest/v1/lists/<int:list_id>/leads/ismember.json", ("GET",), fidelity_only=True)
 def is_member(ctx: Ctx, list_id: int) -> dict[str, Any]:
     _require_list(ctx, list_id)
     raw = _lead_ids(ctx)
     ids = [as_int(v) for v in raw]
     present = existing_lead_ids(ctx.store, [i for i in ids if i is not None])
-    members = _member_set(ctx.store, list_id, sorted(present))
+    members = member_set(ctx.store, list_id, sorted(present))
     results: list[dict[str, Any]] = []
     for value, lead_id in zip(raw, ids, strict=True):
         if lead_id is None or lead_id not in present:

@@ -108,20 +108,20 @@ def _browse_filter(prog: dict[str, Any], filter_type: str, values: list[str]) ->
     raise ApiError("1003", f"Invalid filterType '{filter_type}'")
 
 
-@router.route("/rest/asset/v1/program/<int:program_id>.json", ("GET",))
+@router.route("/rest/asset/v1/program/<int:program_id>.json", ("GET",), fidelity_only=True)
 def get_program(ctx: Ctx, program_id: int) -> dict[str, Any]:
     prog = program(ctx.store, program_id)
     return envelope.asset_ok([render_program(prog, full=True)] if prog else [])
 
 
-@router.route("/rest/asset/v1/program/byName.json", ("GET",))
+@router.route("/rest/asset/v1/program/byName.json", ("GET",), fidelity_only=True)
 def get_program_by_name(ctx: Ctx) -> dict[str, Any]:
     name = ctx.require("name")
     found = [p for p in programs(ctx.store) if p["name"] == name]
     return envelope.asset_ok([render_program(p, full=True) for p in found])
 
 
-@router.route("/rest/asset/v1/channels.json", ("GET",))
+@router.route("/rest/asset/v1/channels.json", ("GET",), fidelity_only=True)
 def browse_channels(ctx: Ctx) -> dict[str, Any]:
     offset = ctx.int_arg("offset", 0) or 0
     max_return = ctx.int_arg("maxReturn", 20) or 20
@@ -131,7 +131,7 @@ def browse_channels(ctx: Ctx) -> dict[str, Any]:
     return envelope.asset_ok(items)
 
 
-@router.route("/rest/asset/v1/channel/byName.json", ("GET",))
+@router.route("/rest/asset/v1/channel/byName.json", ("GET",), fidelity_only=True)
 def channel_by_name(ctx: Ctx) -> dict[str, Any]:
     found = CHANNELS.get(ctx.require("name"))
     return envelope.asset_ok([found.as_asset()] if found else [])
@@ -154,7 +154,7 @@ def describe_members(ctx: Ctx) -> dict[str, Any]:
     return envelope.ok([_describe_members()])
 
 
-@router.route("/rest/v1/program/members/describe.json", ("GET",))
+@router.route("/rest/v1/program/members/describe.json", ("GET",), fidelity_only=True)
 def describe_members_legacy(ctx: Ctx) -> dict[str, Any]:
     # The superseded endpoint answers the older, smaller shape.
     full = _describe_members()
@@ -303,7 +303,7 @@ def change_member_status(ctx: Ctx, program_id: int) -> dict[str, Any]:
     return envelope.ok([{"seq": seq, **outcome} for seq, outcome in enumerate(outcomes)])
 
 
-@router.route("/rest/v1/leads/programs/<int:program_id>/status.json", ("POST",))
+@router.route("/rest/v1/leads/programs/<int:program_id>/status.json", ("POST",), fidelity_only=True)
 def change_lead_program_status(ctx: Ctx, program_id: int) -> dict[str, Any]:
     """The superseded Change Lead Program Status: ``{"status", "input":[{"id"}]}``, only
     for existing members (swagger: "Only existing members of the program may have their
@@ -400,7 +400,7 @@ def delete_members(ctx: Ctx, program_id: int) -> dict[str, Any]:
     return envelope.ok(results)
 
 
-@router.route("/rest/v1/leads/programs/<int:program_id>.json", ("GET",))
+@router.route("/rest/v1/leads/programs/<int:program_id>.json", ("GET",), fidelity_only=True)
 def leads_by_program(ctx: Ctx, program_id: int) -> dict[str, Any]:
     engagement = is_engagement(_require_program(ctx, program_id))
     fields = lead_fields_arg(ctx)

@@ -5,7 +5,6 @@ deletes and merges Marketo's deleted-lead and activity feeds report.
 from __future__ import annotations
 
 import functools
-import sqlite3
 import unicodedata
 from datetime import UTC, datetime
 from random import Random
@@ -16,14 +15,13 @@ from marketo_sandbox.domain.leads import delete_many, merge_many, new_lead_defau
 from marketo_sandbox.model.leads import (
     DEFAULT_PARTITION_ID,
     company_values,
-    json_path,
 )
 from marketo_sandbox.model.shared import (
     KIND_COMPANIES,
     KIND_SALESPERSONS,
 )
 from marketo_sandbox.seed import SeedSpec, seeder, tables
-from marketo_sandbox.store import Store, dumps
+from marketo_sandbox.store import INSERT_LEAD, Store, create_lead_indexes, lead_row
 from marketo_sandbox.timestamps import format_ts
 
 _TABLES = tables("leads")
@@ -43,31 +41,11 @@ _INDUSTRIES = _TABLES["industries"]
 _TIMEZONES = _TABLES["timezones"]
 
 
-# Expression indexes (id and email have real columns): the lookup keys CRM syncs use in
-# volume and the company / sales person links. Rarer filterTypes scan, as each index
-# costs every lead write a JSON parse.
-_INDEXED = (
-    "crmContactId",
-    "cookies",
-    "sfdcLeadId",
-    "sfdcContactId",
-    "sfdcAccountId",
-    "secondaryEmail",
-    "externalCompanyId",
-    "externalSalesPersonId",
-)
-
-
 @functools.lru_cache(maxsize=4096)
 def ascii_slug(text: str) -> str:
     folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     slug = "".join(ch for ch in folded.lower() if ch.isalnum())
     return slug or "user"
-
-
-def create_lead_indexes(db: sqlite3.Connection) -> None:
-    for name in _INDEXED:
-        db.execute(f"CREATE INDEX IF NOT EXISTS leads_f_{name} ON leads({json_path(name)})")
 
 
 def _sfdc_id(rng: Random, prefix: str) -> str:
@@ -233,7 +211,7 @@ def seed_leads(store: Store, spec: SeedSpec, rng: Random, now: float) -> None:
     created = sorted(start + (now - 300 - start) * (rng.random() ** 0.8) for _ in range(count))
     rows: list[tuple[Any, ...]] = []
     emails: list[str] = []
-    insert = "INSERT INTO leads(id, email, createdAt, updatedAt, data) VALUES(?,?,?,?,?)"
+    insert = INSERT_LEAD
     with store.transaction() as db:
         for index, created_at in enumerate(created):
             rows.append(
@@ -285,7 +263,7 @@ def _seed_row(
     data["createdAt"] = format_ts(created_at)
     data["updatedAt"] = format_ts(updated_at)
     new_lead_defaults(data)
-    return lead_id, data.get("email"), data["createdAt"], data["updatedAt"], dumps(data)
+    return lead_row(data)
 
 
 @seeder(60, "marketo_sandbox.api.leads.seed_deletes_and_merges")
