@@ -33,3 +33,10 @@ def render_campaign(item: dict[str, Any]) -> dict[str, Any]:
 def is_triggerable(item: dict[str, Any]) -> bool:
     # "active Campaigns which have a Campaign is Requested trigger and source is Web Service API"
     return item["type"] == "trigger" and bool(item.get("active")) and bool(item.get("_requestable"))
+
+
+def record_request(store: Store, doc: dict[str, Any]) -> dict[str, Any]:
+    """Keep an accepted trigger or schedule request (kind ``campaign_requests``)."""
+    doc = {"requestId": store.next_id(REQUESTS_KIND), **doc, "requestedAt": store.now_ts()}
+    store.doc_put(REQUESTS_KIND, doc["requestId"], doc)
+    return doc

@@ -383,6 +383,53 @@ def _update(w: _Writer, data: dict[str, Any], clean: dict[str, Any]) -> dict[str
     return {"id": lead_id, "status": "updated"}
 
 
+
+def push_leads(
+    store: Store,
+    config: SandboxConfig,
+    rows: list[Any],
+    program: dict[str, Any],
+    *,
+    lookup_field: str,
+    partition_name: str | None,
+    reason: str | None,
+    source: str | None,
+    request_id_: str,
+) -> list[dict[str, Any]]:
+    """``POST /rest/v1/leads/push.json``: a createOrUpdate sync whose new leads are acquired
+    by ``program``, then Push Lead to Marketo (145) on every lead created or updated."""
+    program_id = program.get("id")
+    result = sync_leads(
+        store,
+        config,
+        rows,
+        "createOrUpdate",
+        lookup_field,
+        partition_name,
+        api_method="pushLeadToMarketo",
+        request_id_=request_id_,
+        create_defaults={"acquisitionProgramId": program_id},
+    )
+    with store.transaction():
+        for item in result:
+            if item.get("status") in ("created", "updated"):
+                attrs = {
+                    "Reason": reason,
+                    "Source": source or API_SOURCE,
+                    "API Method Name": "pushLeadToMarketo",
+                    "Modifying User": config.api_user,
+                    "Request Id": request_id_,
+                }
+                store.log_activity(
+                    item["id"],
+                    at.PUSH_LEAD_TO_MARKETO,
+                    primary_attribute_value_id=program_id,
+                    primary_attribute_value=str(program.get("name")),
+                    attributes={k: v for k, v in attrs.items() if v is not None},
+                )
+    return result
+
+
 def _roles_by_lead(db: sqlite3.Connection) -> dict[str, list[str]]:
     """Opportunity role pks by lead id (text): one scan per write call, not per lead."""
     out: dict[str, list[str]] = {}

@@ -10,14 +10,18 @@ from typing import Any
 
 from marketo_sandbox import envelope
 from marketo_sandbox.domain.objects import (
+    as_int,
+    coerce,
     existing_lead_ids,
 )
+from marketo_sandbox.envelope import ApiError
 from marketo_sandbox.model.objects import (
     CHANNELS,
     ENGAGEMENT,
     NOT_IN_PROGRAM,
     NURTURE_TRACKS,
     Channel,
+    program_member_field,
 )
 from marketo_sandbox.model.shared import KIND_PROGRAMS
 from marketo_sandbox.store import PUT_PROGRAM_MEMBER, Store, dumps
@@ -251,3 +255,74 @@ def set_member_fields(store: Store, program_id: int, changes: dict[int, dict[str
             put_member(db, member)
             changed += 1
     return changed
+
+
+def update_member_fields(store: Store, program_id: int, items: list[Any]) -> list[dict[str, Any]]:
+    """``POST /rest/v1/programs/{id}/members.json``: set custom member fields of existing
+    members; one result per item, in order. A member whose values do not change keeps its
+    updatedAt."""
+    now = store.now_ts()
+    results: list[dict[str, Any]] = []
+    with store.transaction() as db:
+        for seq, item in enumerate(items):
+            lead_id = as_int(item.get("leadId")) if isinstance(item, dict) else None
+            if lead_id is None:
+                results.append(envelope.skipped("1003", "leadId is required", seq=seq))
+                continue
+            try:
+                changes = _member_changes(item)
+            except ApiError as exc:
+                results.append(envelope.skipped(exc.code, exc.msg, seq=seq, leadId=lead_id))
+                continue
+            member = membership(store, program_id, lead_id)
+            if member is None:
+                results.append(envelope.skipped("1013", "Membership not found", seq=seq,
+                                                leadId=lead_id))
+                continue
+            if any(member.get(k) != v for k, v in changes.items()):
+                member.update(changes)
+                member["updatedAt"] = now
+                put_member(db, member)
+            results.append({"seq": seq, "status": "updated", "leadId": lead_id})
+    return results
+
+
+def _member_changes(item: dict[str, Any]) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    for name, value in item.items():
+        if name == "leadId":
+            continue
+        fdef = program_member_field(name)
+        if fdef is None:
+            raise ApiError("1006", f"Field '{name}' not found")
+        if not fdef["updateable"]:
+            raise ApiError("1003", f"Field '{fdef['name']}' is not updateable")
+        try:
+            changes[fdef["name"]] = coerce(fdef, value)
+        except (TypeError, ValueError):
+            raise ApiError(
+                "1001", f"Invalid value '{value}'. Required of type '{fdef['dataType']}'"
+            ) from None
+    return changes
+
+
+def remove_members(store: Store, program_id: int, items: list[Any]) -> list[dict[str, Any]]:
+    """``POST /rest/v1/programs/{id}/members/delete.json``: one result per item, in order;
+    a lead that is not a member is skipped with 1037."""
+    results: list[dict[str, Any]] = []
+    with store.transaction() as db:
+        for seq, item in enumerate(items):
+            lead_id = as_int(item.get("leadId")) if isinstance(item, dict) else None
+            if lead_id is None:
+                results.append(envelope.skipped("1003", "leadId is required", seq=seq))
+                continue
+            cur = db.execute(
+                "DELETE FROM program_members WHERE programId=? AND leadId=?", (program_id, lead_id)
+            )
+            if cur.rowcount:
+                results.append({"seq": seq, "status": "deleted", "leadId": lead_id})
+            else:
+                results.append(
+                    envelope.skipped("1037", "Lead not in program", seq=seq, leadId=lead_id)
+                )
+    return results

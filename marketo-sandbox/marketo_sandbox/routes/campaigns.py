@@ -14,10 +14,10 @@ from typing import Any
 from marketo_sandbox import envelope
 from marketo_sandbox.app import Ctx, router
 from marketo_sandbox.domain.campaigns import (
-    REQUESTS_KIND,
     campaign,
     campaigns,
     is_triggerable,
+    record_request,
     render_campaign,
 )
 from marketo_sandbox.domain.objects import (
@@ -27,7 +27,6 @@ from marketo_sandbox.domain.objects import (
     existing_lead_ids,
 )
 from marketo_sandbox.envelope import ApiError
-from marketo_sandbox.store import Store
 from marketo_sandbox.timestamps import format_datetime, parse_datetime
 
 MAX_TRIGGER_LEADS = 100
@@ -95,12 +94,6 @@ def _tokens(raw: Any) -> list[dict[str, Any]]:
     return out
 
 
-def _record(store: Store, doc: dict[str, Any]) -> dict[str, Any]:
-    doc = {"requestId": store.next_id(REQUESTS_KIND), **doc, "requestedAt": store.now_ts()}
-    store.doc_put(REQUESTS_KIND, doc["requestId"], doc)
-    return doc
-
-
 @router.route("/rest/v1/campaigns/<int:campaign_id>/trigger.json", ("POST",))
 def trigger_campaign(ctx: Ctx, campaign_id: int) -> dict[str, Any]:
     item = _require_campaign(ctx, campaign_id)
@@ -122,7 +115,7 @@ def trigger_campaign(ctx: Ctx, campaign_id: int) -> dict[str, Any]:
     tokens = _tokens(data.get("tokens"))
     ids = [as_int(lead.get("id")) if isinstance(lead, dict) else None for lead in leads]
     present = existing_lead_ids(ctx.store, [i for i in ids if i is not None])
-    _record(ctx.store, {
+    record_request(ctx.store, {
         "type": "trigger",
         "campaignId": campaign_id,
         "campaignName": item["name"],
@@ -155,7 +148,7 @@ def schedule_campaign(ctx: Ctx, campaign_id: int) -> dict[str, Any]:
             raise ApiError("1042", "Invalid runAt date")
         # Campaigns scheduled via the API always wait at least five minutes.
         run_at = max(parsed, now + DEFAULT_RUN_DELAY)
-    _record(ctx.store, {
+    record_request(ctx.store, {
         "type": "schedule",
         "campaignId": campaign_id,
         "campaignName": item["name"],

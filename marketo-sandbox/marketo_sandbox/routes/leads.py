@@ -11,17 +11,16 @@ from typing import Any
 
 from marketo_sandbox.app import Ctx, router
 from marketo_sandbox.domain.leads import (
-    API_SOURCE,
     check_searchable,
     decode_token,
     delete_leads,
     encode_token,
     filter_clause,
     merge_leads,
+    push_leads,
     sync_leads,
 )
 from marketo_sandbox.envelope import ApiError, ok, request_id
-from marketo_sandbox.model import activity_types as at
 from marketo_sandbox.model.leads import (
     FIELD_SPECS,
     LEAD_FIELDS,
@@ -142,36 +141,18 @@ def push(ctx: Ctx) -> dict[str, Any]:
     if not found:
         raise ApiError("1013", f"Program '{program_name}' not found")
     program = json.loads(found[0]["data"])
-    program_id = program.get("id")
     rid = request_id()
-    result = sync_leads(
+    result = push_leads(
         ctx.store,
         ctx.config,
         rows,
-        "createOrUpdate",
-        lookup or "email",
-        partition,
-        api_method="pushLeadToMarketo",
+        program,
+        lookup_field=lookup or "email",
+        partition_name=partition,
+        reason=body.get("reason"),
+        source=body.get("source"),
         request_id_=rid,
-        create_defaults={"acquisitionProgramId": program_id},
     )
-    with ctx.store.transaction():
-        for item in result:
-            if item.get("status") in ("created", "updated"):
-                attrs = {
-                    "Reason": body.get("reason"),
-                    "Source": body.get("source") or API_SOURCE,
-                    "API Method Name": "pushLeadToMarketo",
-                    "Modifying User": ctx.config.api_user,
-                    "Request Id": rid,
-                }
-                ctx.store.log_activity(
-                    item["id"],
-                    at.PUSH_LEAD_TO_MARKETO,
-                    primary_attribute_value_id=program_id,
-                    primary_attribute_value=str(program_name),
-                    attributes={k: v for k, v in attrs.items() if v is not None},
-                )
     response = ok(result)
     response["requestId"] = rid
     return response

@@ -18,7 +18,6 @@ from marketo_sandbox import envelope
 from marketo_sandbox.app import Ctx, router
 from marketo_sandbox.domain.objects import (
     as_int,
-    coerce,
     decode_page_token,
     encode_page_token,
     lead_rows,
@@ -28,11 +27,11 @@ from marketo_sandbox.domain.programs import (
     LIVE_LEAD,
     change_status,
     is_engagement,
-    membership,
     program,
     programs,
-    put_member,
+    remove_members,
     render_program,
+    update_member_fields,
 )
 from marketo_sandbox.envelope import ApiError
 from marketo_sandbox.model.objects import (
@@ -331,73 +330,13 @@ def change_lead_program_status(ctx: Ctx, program_id: int) -> dict[str, Any]:
 @router.route("/rest/v1/programs/<int:program_id>/members.json", ("POST",))
 def sync_member_data(ctx: Ctx, program_id: int) -> dict[str, Any]:
     _require_program(ctx, program_id)
-    items = _input_list(ctx)
-    now = ctx.store.now_ts()
-    results: list[dict[str, Any]] = []
-    with ctx.store.transaction() as db:
-        for seq, item in enumerate(items):
-            lead_id = as_int(item.get("leadId")) if isinstance(item, dict) else None
-            if lead_id is None:
-                results.append(envelope.skipped("1003", "leadId is required", seq=seq))
-                continue
-            try:
-                changes = _member_changes(item)
-            except ApiError as exc:
-                results.append(envelope.skipped(exc.code, exc.msg, seq=seq, leadId=lead_id))
-                continue
-            member = membership(ctx.store, program_id, lead_id)
-            if member is None:
-                results.append(envelope.skipped("1013", "Membership not found", seq=seq,
-                                                leadId=lead_id))
-                continue
-            if any(member.get(k) != v for k, v in changes.items()):
-                member.update(changes)
-                member["updatedAt"] = now
-                put_member(db, member)
-            results.append({"seq": seq, "status": "updated", "leadId": lead_id})
-    return envelope.ok(results)
-
-
-def _member_changes(item: dict[str, Any]) -> dict[str, Any]:
-    changes: dict[str, Any] = {}
-    for name, value in item.items():
-        if name == "leadId":
-            continue
-        fdef = program_member_field(name)
-        if fdef is None:
-            raise ApiError("1006", f"Field '{name}' not found")
-        if not fdef["updateable"]:
-            raise ApiError("1003", f"Field '{fdef['name']}' is not updateable")
-        try:
-            changes[fdef["name"]] = coerce(fdef, value)
-        except (TypeError, ValueError):
-            raise ApiError(
-                "1001", f"Invalid value '{value}'. Required of type '{fdef['dataType']}'"
-            ) from None
-    return changes
+    return envelope.ok(update_member_fields(ctx.store, program_id, _input_list(ctx)))
 
 
 @router.route("/rest/v1/programs/<int:program_id>/members/delete.json", ("POST",))
 def delete_members(ctx: Ctx, program_id: int) -> dict[str, Any]:
     _require_program(ctx, program_id)
-    items = _input_list(ctx)
-    results: list[dict[str, Any]] = []
-    with ctx.store.transaction() as db:
-        for seq, item in enumerate(items):
-            lead_id = as_int(item.get("leadId")) if isinstance(item, dict) else None
-            if lead_id is None:
-                results.append(envelope.skipped("1003", "leadId is required", seq=seq))
-                continue
-            cur = db.execute(
-                "DELETE FROM program_members WHERE programId=? AND leadId=?", (program_id, lead_id)
-            )
-            if cur.rowcount:
-                results.append({"seq": seq, "status": "deleted", "leadId": lead_id})
-            else:
-                results.append(
-                    envelope.skipped("1037", "Lead not in program", seq=seq, leadId=lead_id)
-                )
-    return envelope.ok(results)
+    return envelope.ok(remove_members(ctx.store, program_id, _input_list(ctx)))
 
 
 @router.route("/rest/v1/leads/programs/<int:program_id>.json", ("GET",), fidelity_only=True)
