@@ -10,6 +10,7 @@ store keeps one: ``YYYY-MM-DDTHH:MM:SSZ`` in UTC, whole seconds, which sorts as 
 from __future__ import annotations
 
 import re
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,20 +24,23 @@ def parse(text: str) -> datetime:
 
     A bare date is midnight UTC; a time without an offset is UTC, as Marketo reads it.
     """
+    return _read(text).astimezone(UTC)
+
+
+def _read(text: str) -> datetime:
     if not isinstance(text, str):
         raise ValueError(f"not a timestamp: {text!r}")
     value = text.strip()
-    # The asset API's "Z+0000": the Z already says UTC.
-    match = _ASSET_SUFFIX.search(value)
-    if match:
-        value = value[: match.start(1)]
     if value.endswith(("Z", "z")):
         value = value[:-1] + "+00:00"
+    else:
+        # The asset API's "Z+0000": the Z already says UTC.
+        match = _ASSET_SUFFIX.search(value)
+        if match:
+            value = value[: match.start(1) - 1] + "+00:00"
     # Python 3.11 reads "+0000", "+00:00", "+00", milliseconds and a bare date itself.
     parsed = datetime.fromisoformat(value)
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
 def parse_datetime(value: Any) -> datetime | None:
@@ -50,12 +54,14 @@ def parse_datetime(value: Any) -> datetime | None:
 
 
 def to_epoch(text: str) -> float:
-    return parse(text).timestamp()
+    # Seeding reads a million stored timestamps: skip the conversion to UTC.
+    return _read(text).timestamp()
 
 
 def format_ts(epoch: float) -> str:
     """Seconds since the epoch as the store (and Marketo's lead database) writes them."""
-    return datetime.fromtimestamp(int(epoch), UTC).strftime(STORE_FORMAT)
+    # time.strftime is three times faster than datetime's, and seeding writes millions.
+    return time.strftime(STORE_FORMAT, time.gmtime(int(epoch)))
 
 
 def format_datetime(moment: datetime) -> str:
