@@ -46,9 +46,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-import requests
 from marketo_sandbox import SandboxConfig, SandboxServer
 from marketo_sandbox.seed import spec_for
+from marketo_sandbox.testing import SandboxApi
 
 MB = 1_000_000  # MB/s in decimal megabytes, as network throughput is quoted
 CHUNK = 1 << 20
@@ -165,25 +165,15 @@ def start_sandbox(args: argparse.Namespace, data_dir: Path) -> tuple[SandboxServ
 # -- REST ---------------------------------------------------------------------------------------
 
 
-class Api:
+class Api(SandboxApi):
+    """The sandbox's API on one keep-alive session, with a token from ``/identity``."""
+
     def __init__(self, server: SandboxServer) -> None:
-        self.url = server.url
-        self.session = requests.Session()
-        info = server.info()
-        response = self.session.get(
-            f"{self.url}/identity/oauth/token",
-            params={
-                "grant_type": "client_credentials",
-                "client_id": info["client_id"],
-                "client_secret": info["client_secret"],
-            },
-            timeout=30,
-        )
-        response.raise_for_status()
-        self.session.headers["Authorization"] = "Bearer " + response.json()["access_token"]
+        super().__init__(server.info(), timeout=120)
+        self.url = self.base
 
     def call(self, method: str, path: str, **kw: Any) -> Any:
-        response = self.session.request(method, self.url + path, timeout=120, **kw)
+        response = self.request(method, path, **kw)
         response.raise_for_status()
         body = response.json()
         if not body.get("success"):

@@ -1,6 +1,6 @@
 """The sandbox's WSGI application: routing, authentication, limits, faults, envelopes.
 
-Domain modules under ``marketo_sandbox.api`` register handlers on the module-level
+Handler modules under ``marketo_sandbox.routes`` and ``control.api`` register on the module-level
 ``router``; a handler takes a :class:`Ctx` plus the path variables and returns a JSON-able
 dict (the envelope, normally built with :func:`envelope.ok`) or a werkzeug Response.
 """
@@ -25,8 +25,8 @@ from werkzeug.wrappers import Request, Response
 
 from marketo_sandbox import envelope
 from marketo_sandbox.config import SandboxConfig
+from marketo_sandbox.control.faults import FaultInjector
 from marketo_sandbox.envelope import ApiError, HttpError
-from marketo_sandbox.faults import FaultInjector
 from marketo_sandbox.limits import Limits
 from marketo_sandbox.store import Store
 
@@ -46,6 +46,10 @@ class Route:
     # "api": authenticated, counted, limited. "identity" and "control": none of that.
     kind: str = "api"
     max_body: str = "max_body_bytes"
+    # Marketo has it, but neither the tap, the target nor marketo-core calls it: it exists
+    # so tests/fidelity can drive the sandbox like any client (marketorestpython, Adobe's
+    # swagger). tests/fidelity checks that each such route is exercised there.
+    fidelity_only: bool = False
 
 
 class Router:
@@ -59,11 +63,11 @@ class Router:
         *,
         kind: str = "api",
         max_body: str = "max_body_bytes",
+        fidelity_only: bool = False,
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
-            self.routes.append(
-                Route(rule, tuple(m.upper() for m in methods), handler, kind, max_body)
-            )
+            methods_ = tuple(m.upper() for m in methods)
+            self.routes.append(Route(rule, methods_, handler, kind, max_body, fidelity_only))
             return handler
 
         return register
@@ -168,7 +172,7 @@ class Ctx:
 class SandboxApp:
     def __init__(self, config: SandboxConfig, store: Store) -> None:
         # Imported here: the handler modules import this one to register on `router`.
-        from marketo_sandbox import api  # noqa: F401, PLC0415
+        from marketo_sandbox import routes  # noqa: F401, PLC0415
         from marketo_sandbox.auth import TokenIssuer  # noqa: PLC0415
 
         self.config = config

@@ -30,7 +30,7 @@ def openapi() -> OpenApi:
 
 @pytest.fixture
 def raw(sandbox_info: dict[str, str]) -> Iterator[RawApi]:
-    api = RawApi(sandbox_info["endpoint"], sandbox_info["client_id"], sandbox_info["client_secret"])
+    api = RawApi(sandbox_info)
     yield api
     api.close()
 

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
+from marketo_sandbox.testing import SandboxApi
 
 MARKETO_TIME = "%Y-%m-%dT%H:%M:%SZ"
 
@@ -33,49 +34,20 @@ def ago(**delta: float) -> datetime:
     return datetime.now(UTC) - timedelta(**delta)
 
 
-class RawApi:
-    """Plain HTTP against the sandbox with a bearer token from its identity endpoint."""
+class RawApi(SandboxApi):
+    """Plain HTTP against the sandbox with a bearer token from its identity endpoint; the
+    token is fetched on first use, so a test can change the sandbox's tokens before."""
 
-    def __init__(self, endpoint: str, client_id: str, client_secret: str) -> None:
-        self.endpoint = endpoint.rstrip("/")
-        self.client_id = client_id
-        self.client_secret = client_secret
-        self.session = requests.Session()
-        self._token: str | None = None
-
-    def identity(self, *, secret: str | None = None, method: str = "GET") -> requests.Response:
-        return self.session.request(
-            method,
-            f"{self.endpoint}/identity/oauth/token",
-            params={
-                "grant_type": "client_credentials",
-                "client_id": self.client_id,
-                "client_secret": self.client_secret if secret is None else secret,
-            },
-            timeout=30,
-        )
+    def __init__(self, info: dict[str, str]) -> None:
+        super().__init__(info, login=False)
 
     @property
-    def token(self) -> str:
-        if self._token is None:
-            response = self.identity()
-            response.raise_for_status()
-            self._token = response.json()["access_token"]
-        return self._token
+    def endpoint(self) -> str:
+        return self.base
 
-    def call(
-        self,
-        method: str,
-        path: str,
-        *,
-        token: str | None = None,
-        headers: dict[str, str] | None = None,
-        **kw: Any,
-    ) -> requests.Response:
-        send = {"Authorization": f"Bearer {token or self.token}", **(headers or {})}
-        return self.session.request(
-            method, f"{self.endpoint}{path}", headers=send, timeout=60, **kw
-        )
+    def call(self, method: str, path: str, **kw: Any) -> requests.Response:
+        """Any call, whatever it answers (``token=`` and ``headers=`` as for ``request``)."""
+        return self.request(method, path, **kw)
 
     def ok(self, method: str, path: str, **kw: Any) -> dict[str, Any]:
         """A call that must succeed; returns the envelope."""

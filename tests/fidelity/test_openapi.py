@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import inspect
+import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -27,8 +30,13 @@ from fidelity_openapi import (
     sandbox_rule_to_path,
 )
 from fidelity_support import RawApi, ago, error_code, marketo_time, poll
+from marketo_sandbox import routes
 from marketo_sandbox.app import router
 from marketo_sandbox.testing import SandboxControl
+from marketorestpython.client import MarketoClient
+
+# Importing the routes registers every handler on the router the coverage tests walk.
+assert routes.__name__
 
 
 class Probe:
@@ -951,6 +959,54 @@ def test_every_sandbox_route_in_the_swagger_has_a_validating_case(openapi: OpenA
     assert not missing, "sandbox routes described by Adobe's Swagger without a case:\n" + "\n".join(
         missing
     )
+
+
+def _called_in(method: str, rule: str, sources: str) -> bool:
+    """Whether some fidelity test calls the route: its path spelled with variables as
+    f-string fields or literal values (``f"/rest/v1/leads/{lead_id}/listMembership.json"``),
+    right after the method name unless the method is GET."""
+    pattern = "".join(
+        r"(?:\{[^}]*\}|[^/\"'\s{}]+)" if part.startswith("<") else re.escape(part)
+        for part in re.split(r"(<[^>]+>)", rule)
+    )
+    path = r"f?[\"']" + pattern + r"[\"'?]"
+    if method != "GET":
+        path = rf"[\"']{method}[\"'],\s*" + path
+    return re.search(path, sources) is not None
+
+
+# Fidelity-only routes driven through a marketorestpython method rather than a spelled path.
+THROUGH_MARKETORESTPYTHON = {("DELETE", "/rest/v1/leads.json"): "delete_lead"}
+
+
+def _driven_by_marketorestpython(method: str, rule: str, sources: str) -> bool:
+    name = THROUGH_MARKETORESTPYTHON.get((method, rule))
+    if name is None:
+        return False
+    client_code = inspect.getsource(getattr(MarketoClient, name))
+    calls_it = f"'{method.lower()}'" in client_code and f'"{rule}"' in client_code
+    return calls_it and re.search(rf"\.{name}\(|method=[\"']{name}[\"']", sources) is not None
+
+
+def test_every_fidelity_only_route_is_exercised_by_the_fidelity_tests(openapi: OpenApi) -> None:
+    """Routes flagged ``fidelity_only`` exist for these tests alone: each must be driven
+    here, by a validating case (its Swagger operation) or by a test calling its path."""
+    covered = {op for operation_ids, _ in CASES.values() for op in operation_ids}
+    sources = "\n".join(p.read_text() for p in sorted(Path(__file__).parent.glob("*.py")))
+    flagged = [route for route in router.routes if route.fidelity_only]
+    assert flagged, "no route is marked fidelity_only"
+    missing = []
+    for route in flagged:
+        for method in route.methods:
+            op = openapi.operation(method, sandbox_rule_to_path(route.rule))
+            if op is not None and op.operation_id in covered:
+                continue
+            if _called_in(method, route.rule, sources) or _driven_by_marketorestpython(
+                method, route.rule, sources
+            ):
+                continue
+            missing.append(f"{method} {route.rule}")
+    assert not missing, "fidelity-only routes no fidelity test exercises:\n" + "\n".join(missing)
 
 
 def test_each_erratum_changes_the_spec_it_names(openapi: OpenApi) -> None:

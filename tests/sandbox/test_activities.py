@@ -10,9 +10,8 @@ from typing import Any
 import pytest
 from marketo_sandbox.model.activity_types import ACTIVITY_TYPES_BY_ID
 from marketo_sandbox.model.leads import FIELD_SPECS_BY_ID, activity_text
-from marketo_sandbox.testing import SandboxControl
+from marketo_sandbox.testing import SandboxApi, SandboxControl
 from marketorestpython.client import MarketoClient
-from sandbox_api import BaseApi
 
 STANDARD_TYPE_IDS = {
     1, 2, 3, 6, 7, 8, 9, 10, 11, 12, 13, 21, 22, 23, 24, 25, 27, 32, 34, 35, 36, 37, 46, 101,
@@ -20,9 +19,9 @@ STANDARD_TYPE_IDS = {
 }  # fmt: skip
 
 
-class Api(BaseApi):
+class Api(SandboxApi):
 
-    def token(self, since: str) -> str:
+    def paging_token(self, since: str) -> str:
         body = self.get("/rest/v1/activities/pagingtoken.json", sinceDatetime=since)
         assert body["success"] is True, body
         return str(body["nextPageToken"])
@@ -101,7 +100,7 @@ def test_a_token_from_a_date_starts_at_the_first_activity_on_or_after_it(
     first = next(a for a in truth if a["activityDate"] >= since)
     body = api.get(
         "/rest/v1/activities.json",
-        nextPageToken=api.token(since.replace("Z", "+00:00")),
+        nextPageToken=api.paging_token(since.replace("Z", "+00:00")),
         activityTypeIds=",".join(str(t) for t in sorted({a["activityTypeId"] for a in truth})[:10]),
         batchSize=1,
     )
@@ -114,7 +113,7 @@ def test_a_token_from_a_date_starts_at_the_first_activity_on_or_after_it(
 
 
 def test_activities_parameters_are_checked(api: Api) -> None:
-    token = api.token("2020-01-01T00:00:00Z")
+    token = api.paging_token("2020-01-01T00:00:00Z")
     assert error_code(api.get("/rest/v1/activities.json", nextPageToken=token)) == "1003"
     eleven = ",".join(str(t) for t in sorted(STANDARD_TYPE_IDS)[:11])
     assert (
@@ -141,7 +140,7 @@ def test_all_pages_together_equal_the_ground_truth_for_those_types(
     truth = [a for a in sandbox.objects("activities") if a["activityTypeId"] in wanted]
     pages = api.pages(
         "/rest/v1/activities.json",
-        api.token("2000-01-01T00:00:00Z"),
+        api.paging_token("2000-01-01T00:00:00Z"),
         activityTypeIds=",".join(map(str, wanted)),
         batchSize=100,
     )
@@ -159,7 +158,7 @@ def test_sparse_types_give_empty_pages_with_more_result_true(
     truth = [a for a in sandbox.objects("activities") if a["activityTypeId"] == 32]
     assert truth
     pages = api.pages(
-        "/rest/v1/activities.json", api.token("2000-01-01T00:00:00Z"), activityTypeIds="32"
+        "/rest/v1/activities.json", api.paging_token("2000-01-01T00:00:00Z"), activityTypeIds="32"
     )
     empty_but_more = [p for p in pages if not p.get("result") and p["moreResult"]]
     assert empty_but_more
@@ -176,7 +175,7 @@ def test_lead_ids_filter_returns_only_those_leads(api: Api, sandbox: SandboxCont
     chosen = sorted(by_lead, key=lambda lead: -len(by_lead[lead]))[:3]
     pages = api.pages(
         "/rest/v1/activities.json",
-        api.token("2000-01-01T00:00:00Z"),
+        api.paging_token("2000-01-01T00:00:00Z"),
         activityTypeIds="1,6,12",
         leadIds=",".join(map(str, chosen)),
     )
@@ -186,7 +185,7 @@ def test_lead_ids_filter_returns_only_those_leads(api: Api, sandbox: SandboxCont
 
 def test_a_caught_up_reader_resumes_with_its_last_token(api: Api) -> None:
     pages = api.pages(
-        "/rest/v1/activities.json", api.token("2000-01-01T00:00:00Z"), activityTypeIds="12"
+        "/rest/v1/activities.json", api.paging_token("2000-01-01T00:00:00Z"), activityTypeIds="12"
     )
     resume = pages[-1]["nextPageToken"]
     (item,) = api.post("/rest/v1/leads.json", {"input": [{"email": "later@example.com"}]})["result"]
@@ -234,7 +233,7 @@ def test_seeded_leads_hold_the_values_their_last_change_activities_set(
 
 def test_lead_changes_show_field_changes_and_new_leads(api: Api, sandbox: SandboxControl) -> None:
     lead = next(x for x in sandbox.objects("leads") if x["email"] and x["firstName"])
-    token = api.token(sandbox.objects("activities")[-1]["activityDate"])
+    token = api.paging_token(sandbox.objects("activities")[-1]["activityDate"])
     api.post(
         "/rest/v1/leads.json",
         {"input": [{"email": lead["email"], "firstName": "Renamed", "title": "New Title"}]},
@@ -266,7 +265,8 @@ def test_lead_changes_show_field_changes_and_new_leads(api: Api, sandbox: Sandbo
 def test_deleted_leads_match_the_ground_truth(api: Api, sandbox: SandboxControl) -> None:
     truth = sandbox.objects("deleted_leads")
     assert len(truth) == 5  # the small seed's deletes, all within Marketo's 14 days
-    pages = api.pages("/rest/v1/activities/deletedleads.json", api.token("2000-01-01T00:00:00Z"))
+    since = api.paging_token("2000-01-01T00:00:00Z")
+    pages = api.pages("/rest/v1/activities/deletedleads.json", since)
     assert items(pages) == truth
     assert all(d["attributes"] == [] and d["activityTypeId"] == 37 for d in truth)
 

@@ -21,7 +21,7 @@ import pytest
 import requests
 from marketo_sandbox import SandboxServer
 from marketo_sandbox.bulk import csvfile
-from marketo_sandbox.testing import SandboxControl
+from marketo_sandbox.testing import Fixtures, SandboxApi, SandboxControl
 
 DAY = 86_400
 TERMINAL = ("Completed", "Failed", "Cancelled")
@@ -40,29 +40,11 @@ DEFAULT_ACTIVITY_COLUMNS = [
 # -- helpers -----------------------------------------------------------------------------------
 
 
-class Bulk:
-    """Plain-requests client of the sandbox's bulk API (what the tests speak)."""
-
-    def __init__(self, info: dict[str, str]) -> None:
-        self.info = info
-        self.url = info["endpoint"]
-        self.session = requests.Session()
-        self.login()
-
-    def login(self) -> None:
-        reply = requests.get(
-            f"{self.url}/identity/oauth/token",
-            params={
-                "grant_type": "client_credentials",
-                "client_id": self.info["client_id"],
-                "client_secret": self.info["client_secret"],
-            },
-            timeout=30,
-        )
-        self.session.headers["Authorization"] = "Bearer " + reply.json()["access_token"]
+class Bulk(SandboxApi):
+    """The sandbox's bulk extract API as the tests speak it."""
 
     def call(self, method: str, path: str, **kw: Any) -> dict[str, Any]:
-        reply = self.session.request(method, self.url + path, timeout=60, **kw)
+        reply = self.request(method, path, **kw)
         assert reply.status_code == 200, reply.text
         body: dict[str, Any] = reply.json()
         return body
@@ -109,9 +91,8 @@ class Bulk:
         return export_id, self.wait(entity, export_id)
 
     def file(self, entity: str, export_id: str, **headers: str) -> requests.Response:
-        return self.session.get(
-            f"{self.url}/bulk/v1/{entity}/export/{export_id}/file.json", headers=headers, timeout=60
-        )
+        path = f"/bulk/v1/{entity}/export/{export_id}/file.json"
+        return self.request("GET", path, headers=headers)
 
 
 @pytest.fixture
@@ -617,33 +598,18 @@ def test_custom_object_export_by_updated_at(bulk: Bulk, sandbox_server: SandboxS
 
 
 def test_custom_object_export_by_static_list(bulk: Bulk, sandbox_server: SandboxServer) -> None:
-    st = store(sandbox_server)
-    car = json.loads(
-        st.query("SELECT data FROM objects WHERE kind='customobjects/car_c' LIMIT 1")[0]["data"]
-    )
-    list_id = int(st.query("SELECT listId FROM list_members LIMIT 1")[0]["listId"])
-    with st.transaction() as db:
-        db.execute(
-            "INSERT OR IGNORE INTO list_members(listId, leadId, createdAt) VALUES(?,?,?)",
-            (list_id, car["leadId"], st.now_ts()),
-        )
+    fixtures = Fixtures(sandbox_server)
+    cars = fixtures.records("customobjects/car_c")
+    car = cars[0]
+    list_id = int(store(sandbox_server).query("SELECT listId FROM list_members LIMIT 1")[0][0])
+    fixtures.list_member(list_id, car["leadId"])
     _, done = bulk.export(
         "customobjects/car_c",
         {"fields": ["marketoGUID", "leadId"], "filter": {"staticListId": list_id}},
     )
     rows = parse(bulk.file("customobjects/car_c", done["exportId"]).content)
-    members = {
-        int(r["leadId"])
-        for r in st.query("SELECT leadId FROM list_members WHERE listId=?", (list_id,))
-    }
-    expected = [
-        [c["marketoGUID"], str(c["leadId"])]
-        for c in (
-            json.loads(r["data"])
-            for r in st.query("SELECT data FROM objects WHERE kind='customobjects/car_c'")
-        )
-        if c.get("leadId") in members
-    ]
+    members = set(fixtures.list_members(list_id))
+    expected = [[c["marketoGUID"], str(c["leadId"])] for c in cars if c.get("leadId") in members]
     assert [car["marketoGUID"], str(car["leadId"])] in rows[1:]
     assert sorted(rows[1:]) == sorted(expected)
 
@@ -741,7 +707,7 @@ def test_dropped_download_resumes_with_range_to_identical_bytes(
 
     def download() -> None:
         with bulk.session.get(
-            f"{bulk.url}/bulk/v1/activities/export/{export_id}/file.json", stream=True, timeout=30
+            f"{bulk.base}/bulk/v1/activities/export/{export_id}/file.json", stream=True, timeout=30
         ) as reply:
             for chunk in reply.iter_content(128):
                 received.extend(chunk)
@@ -901,7 +867,7 @@ def test_daily_export_quota_counts_file_bytes_until_the_central_midnight(
     assert "exceeded" in message
     assert errors(bulk.enqueue("activities", waiting))[0][0] == "1029"
     sandbox.configure(clock_offset_seconds=DAY)
-    bulk.login()  # the jump expired the token
+    bulk.renew()  # the jump expired the token
     assert bulk.enqueue("activities", waiting)["success"]
 
 
@@ -954,7 +920,7 @@ def test_list_jobs_by_status_and_kind(
     assert "nextPageToken" not in rest
 
     sandbox.configure(clock_offset_seconds=8 * DAY)
-    bulk.login()
+    bulk.renew()
     assert bulk.jobs("activities")["result"] == []  # only the last 7 days are listed
     assert bulk.status("activities", done_id)["status"] == "Completed"
 
@@ -1008,10 +974,10 @@ def test_files_expire_after_the_retention_period(
 ) -> None:
     export_id, _ = bulk.export("activities", small_activity_body(sandbox_server))
     sandbox.configure(clock_offset_seconds=6 * DAY)
-    bulk.login()
+    bulk.renew()
     assert bulk.file("activities", export_id).status_code == 200
     sandbox.configure(clock_offset_seconds=7 * DAY + 3600)
-    bulk.login()
+    bulk.renew()
     assert bulk.status("activities", export_id)["status"] == "Completed"
     assert bulk.file("activities", export_id).status_code == 404
 
@@ -1054,7 +1020,7 @@ def test_reset_forgets_jobs_and_their_files(
 ) -> None:
     export_id, _ = bulk.export("activities", small_activity_body(sandbox_server))
     sandbox.reset()
-    bulk.login()
+    bulk.renew()
     assert bulk.file("activities", export_id).status_code == 404
     _, after = bulk.export("activities", small_activity_body(sandbox_server))
     assert after["status"] == "Completed"

@@ -13,26 +13,13 @@ from typing import Any
 import pytest
 import requests
 from marketo_sandbox import SandboxServer
-from marketo_sandbox.testing import SandboxControl
+from marketo_sandbox.testing import Fixtures, SandboxApi, SandboxControl
 
 ADD_TO_LIST = 24
 
 
-class Imports:
-    def __init__(self, info: dict[str, str]) -> None:
-        self.info = info
-        self.url = info["endpoint"]
-        self.session = requests.Session()
-        reply = requests.get(
-            f"{self.url}/identity/oauth/token",
-            params={
-                "grant_type": "client_credentials",
-                "client_id": info["client_id"],
-                "client_secret": info["client_secret"],
-            },
-            timeout=30,
-        )
-        self.session.headers["Authorization"] = "Bearer " + reply.json()["access_token"]
+class Imports(SandboxApi):
+    """The sandbox's bulk import API as the tests speak it."""
 
     def submit_raw(
         self, text: str | bytes, *, name: str = "leads.csv", **params: Any
@@ -40,7 +27,7 @@ class Imports:
         params.setdefault("format", "csv")
         data = text.encode() if isinstance(text, str) else text
         return self.session.post(
-            f"{self.url}/bulk/v1/leads.json",
+            f"{self.base}/bulk/v1/leads.json",
             params=params,
             files={"file": (name, data, "text/csv")},
             timeout=60,
@@ -54,7 +41,7 @@ class Imports:
 
     def status(self, batch_id: int) -> dict[str, Any]:
         body = self.session.get(
-            f"{self.url}/bulk/v1/leads/batch/{batch_id}.json", timeout=30
+            f"{self.base}/bulk/v1/leads/batch/{batch_id}.json", timeout=30
         ).json()
         assert body["success"], body
         return dict(body["result"][0])
@@ -77,7 +64,7 @@ class Imports:
 
     def report(self, batch_id: int, which: str) -> requests.Response:
         return self.session.get(
-            f"{self.url}/bulk/v1/leads/batch/{batch_id}/{which}.json", timeout=30
+            f"{self.base}/bulk/v1/leads/batch/{batch_id}/{which}.json", timeout=30
         )
 
 
@@ -202,15 +189,9 @@ def test_import_into_a_static_list_adds_members_and_activities(
     for email in ("listed.one@example.com", "listed.two@example.com"):
         lead = lead_by_email(sandbox_server, email)
         assert lead is not None
-        assert st.query(
-            "SELECT 1 FROM list_members WHERE listId=? AND leadId=?", (static["id"], lead["id"])
-        )
-        activity = st.query(
-            "SELECT data FROM activities WHERE leadId=? AND activityTypeId=?",
-            (lead["id"], ADD_TO_LIST),
-        )
-        assert len(activity) == 1
-        doc = json.loads(activity[0]["data"])
+        fixtures = Fixtures(sandbox_server)
+        assert static["id"] in fixtures.memberships(lead["id"])[0]
+        (doc,) = fixtures.activities(lead["id"], ADD_TO_LIST)
         assert doc["primaryAttributeValueId"] == static["id"]
         assert doc["primaryAttributeValue"] == static["name"]
     unknown = imports.submit("email\nx@example.com\n", listId=987654)
@@ -244,7 +225,7 @@ def test_tsv_import_and_update_only_by_id(imports: Imports, sandbox_server: Sand
 
 def test_request_level_refusals(imports: Imports, sandbox: SandboxControl) -> None:
     no_format = imports.session.post(
-        f"{imports.url}/bulk/v1/leads.json",
+        f"{imports.base}/bulk/v1/leads.json",
         files={"file": ("leads.csv", b"email\na@example.com\n", "text/csv")},
         timeout=30,
     ).json()
@@ -252,12 +233,12 @@ def test_request_level_refusals(imports: Imports, sandbox: SandboxControl) -> No
     bad_lookup = imports.submit("email\na@example.com\n", lookupField="firstName")
     assert bad_lookup["success"] is False
     not_multipart = imports.session.post(
-        f"{imports.url}/bulk/v1/leads.json?format=csv", data=b"email\n", timeout=30
+        f"{imports.base}/bulk/v1/leads.json?format=csv", data=b"email\n", timeout=30
     ).json()
     assert not_multipart["errors"][0]["code"] == "612"
     # Form fields work as well as query parameters (curl -F format=csv).
     as_form = imports.session.post(
-        f"{imports.url}/bulk/v1/leads.json",
+        f"{imports.base}/bulk/v1/leads.json",
         data={"format": "csv"},
         files={"file": ("leads.csv", b"email\nform.field@example.com\n", "text/csv")},
         timeout=30,
@@ -336,11 +317,7 @@ def test_marketorestpython_imports_leads(
 
 
 def member_of(server: SandboxServer, program_id: int, lead_id: int) -> dict[str, Any] | None:
-    assert server.store is not None
-    rows = server.store.query(
-        "SELECT data FROM program_members WHERE programId=? AND leadId=?", (program_id, lead_id)
-    )
-    return json.loads(rows[0]["data"]) if rows else None
+    return Fixtures(server).program_member_record(program_id, lead_id)
 
 
 def a_program(server: SandboxServer, channel: str) -> dict[str, Any]:
@@ -357,7 +334,7 @@ def submit_members(
 ) -> requests.Response:
     params.setdefault("format", "csv")
     return imports.session.post(
-        f"{imports.url}/bulk/v1/program/{program_id}/members/import.json",
+        f"{imports.base}/bulk/v1/program/{program_id}/members/import.json",
         params=params,
         files={"file": ("members.csv", text.encode(), "text/csv")},
         timeout=60,
@@ -367,7 +344,7 @@ def submit_members(
 def wait_for(imports: Imports, path: str) -> dict[str, Any]:
     deadline = time.monotonic() + 60
     while True:
-        body = imports.session.get(f"{imports.url}{path}", timeout=30).json()
+        body = imports.session.get(f"{imports.base}{path}", timeout=30).json()
         assert body["success"], body
         status = dict(body["result"][0])
         if status["status"] in ("Complete", "Failed"):
@@ -423,18 +400,15 @@ def test_program_member_import_adds_members_at_the_status(
     assert known_member["registrationCode"] == "REG-2"
     assert "questionsAsked" not in known_member or known_member["questionsAsked"] != "lots"
 
-    assert sandbox_server.store is not None
-    changes = sandbox_server.store.query(
-        "SELECT data FROM activities WHERE leadId=? AND activityTypeId=104", (new_lead["id"],)
-    )
-    assert [json.loads(r["data"])["primaryAttributeValueId"] for r in changes] == [webinar["id"]]
+    changes = Fixtures(sandbox_server).activities(new_lead["id"], 104)
+    assert [c["primaryAttributeValueId"] for c in changes] == [webinar["id"]]
 
     base = f"/bulk/v1/program/members/import/{first['batchId']}"
-    failures = rows_of(imports.session.get(f"{imports.url}{base}/failures.json", timeout=30).text)
+    failures = rows_of(imports.session.get(f"{imports.base}{base}/failures.json", timeout=30).text)
     assert failures[0][-1] == "Import Failure Reason"
     assert failures[1][:-1] == ["", "No", "Email", "REG-3", "1"]
     assert "email" in failures[1][-1]
-    warnings = rows_of(imports.session.get(f"{imports.url}{base}/warnings.json", timeout=30).text)
+    warnings = rows_of(imports.session.get(f"{imports.base}{base}/warnings.json", timeout=30).text)
     assert warnings[1][:-1] == [known["email"], "", "Renamed-By-Member-Import", "REG-2", "lots"]
     assert "questionsAsked" in warnings[1][-1]
 
@@ -461,7 +435,7 @@ def test_program_member_import_never_moves_a_member_back(
     assert member["statusName"] == "Attended"
     warnings = rows_of(
         imports.session.get(
-            f"{imports.url}/bulk/v1/program/members/import/{batch_id}/warnings.json", timeout=30
+            f"{imports.base}/bulk/v1/program/members/import/{batch_id}/warnings.json", timeout=30
         ).text
     )
     assert "status unchanged" in warnings[1][-1]
@@ -477,14 +451,14 @@ def test_program_member_import_refusals(imports: Imports, sandbox_server: Sandbo
     bad_status = submit_members(imports, webinar["id"], text, programMemberStatus="Engaged")
     assert bad_status.json()["errors"][0]["code"] == "1025"
     no_format = imports.session.post(
-        f"{imports.url}/bulk/v1/program/{webinar['id']}/members/import.json",
+        f"{imports.base}/bulk/v1/program/{webinar['id']}/members/import.json",
         params={"programMemberStatus": "Registered"},
         files={"file": ("members.csv", text.encode(), "text/csv")},
         timeout=30,
     ).json()
     assert no_format["errors"][0]["code"] == "1003"
     not_multipart = imports.session.post(
-        f"{imports.url}/bulk/v1/program/{webinar['id']}/members/import.json",
+        f"{imports.base}/bulk/v1/program/{webinar['id']}/members/import.json",
         params={"format": "csv", "programMemberStatus": "Registered"},
         data=b"email\n",
         timeout=30,
@@ -502,7 +476,7 @@ def test_program_member_import_refusals(imports: Imports, sandbox_server: Sandbo
     # A lead batch is not a program member batch.
     lead_batch = imports.run("email\nnot.a.member@example.com\n")["batchId"]
     other = imports.session.get(
-        f"{imports.url}/bulk/v1/program/members/import/{lead_batch}/status.json", timeout=30
+        f"{imports.base}/bulk/v1/program/members/import/{lead_batch}/status.json", timeout=30
     ).json()
     assert other["success"] is False
 
@@ -522,7 +496,7 @@ def car(server: SandboxServer, vin: str) -> dict[str, Any] | None:
 
 def submit_objects(imports: Imports, api_name: str, text: str, fmt: str = "csv") -> dict[str, Any]:
     reply = imports.session.post(
-        f"{imports.url}/bulk/v1/customobjects/{api_name}/import.json",
+        f"{imports.base}/bulk/v1/customobjects/{api_name}/import.json",
         params={"format": fmt},
         files={"file": ("objects.csv", text.encode(), "text/csv")},
         timeout=60,
@@ -590,11 +564,11 @@ def test_custom_object_import_inserts_and_updates_by_dedupe_fields(
     assert "year" not in warned
     assert car(sandbox_server, "IMPORT-VIN-3") is None
 
-    failures = rows_of(imports.session.get(f"{imports.url}{base}/failures.json", timeout=30).text)
+    failures = rows_of(imports.session.get(f"{imports.base}{base}/failures.json", timeout=30).text)
     assert [r[0] for r in failures[1:]] == ["IMPORT-VIN-3", ""]
     assert failures[1][-1] == "Lead not found"
     assert "vin" in failures[2][-1]
-    warnings = rows_of(imports.session.get(f"{imports.url}{base}/warnings.json", timeout=30).text)
+    warnings = rows_of(imports.session.get(f"{imports.base}{base}/warnings.json", timeout=30).text)
     assert warnings[1][0] == "IMPORT-VIN-2"
     assert "year" in warnings[1][-1]
 
@@ -611,7 +585,7 @@ def test_custom_object_import_tsv_unknown_columns_and_types(
     assert (done["status"], done["numOfObjectsProcessed"]) == ("Complete", 1)
     # The batch belongs to its object: another apiName does not see it.
     elsewhere = imports.session.get(
-        f"{imports.url}/bulk/v1/customobjects/car_c/import/{batch_id}/status.json", timeout=30
+        f"{imports.base}/bulk/v1/customobjects/car_c/import/{batch_id}/status.json", timeout=30
     ).json()
     assert elsewhere["success"] is False
 
@@ -644,7 +618,7 @@ def test_import_queues_are_counted_per_kind(
     assert members["success"], members
     time.sleep(0.3)
     status = imports.session.get(
-        f"{imports.url}/bulk/v1/program/members/import/{members['result'][0]['batchId']}"
+        f"{imports.base}/bulk/v1/program/members/import/{members['result'][0]['batchId']}"
         "/status.json",
         timeout=30,
     ).json()["result"][0]

@@ -12,10 +12,8 @@ import pytest
 from marketo_sandbox import SandboxServer
 from marketo_sandbox.model.leads import DEFAULT_READ_FIELDS
 from marketo_sandbox.model.shared import COMPANY_FIELDS, KIND_OPPORTUNITY_ROLES, KIND_PROGRAMS
-from marketo_sandbox.store import dedupe_key, dumps
-from marketo_sandbox.testing import SandboxControl
+from marketo_sandbox.testing import Fixtures, SandboxApi, SandboxControl
 from marketorestpython.client import MarketoClient
-from sandbox_api import BaseApi
 
 ALL_DATA_TYPES = {
     "datetime", "date", "integer", "percent", "score", "float", "currency", "boolean", "string",
@@ -23,7 +21,7 @@ ALL_DATA_TYPES = {
 }  # fmt: skip
 
 
-class Api(BaseApi):
+class Api(SandboxApi):
     """Plain HTTP against the sandbox, as a Marketo client would call it."""
 
 
@@ -437,29 +435,17 @@ def test_delete_removes_the_lead_and_its_links_and_logs_delete_lead(
 ) -> None:
     (item,) = api.sync([{"email": "doomed@example.com", "firstName": "Doomed"}])
     lead_id = item["id"]
-    store = sandbox_server.store
-    assert store is not None
-    with store.transaction() as db:
-        db.execute(
-            "INSERT INTO list_members(listId, leadId, createdAt) VALUES(77, ?, 'x')", (lead_id,)
-        )
-        db.execute(
-            "INSERT INTO program_members(programId, leadId, updatedAt, data) "
-            "VALUES(88, ?, 'x', '{}')",
-            (lead_id,),
-        )
-        role = {"externalOpportunityId": "OPP-1", "leadId": lead_id, "role": "Champion"}
-        db.execute(
-            "INSERT INTO objects(kind, pk, dkey, data) VALUES(?, 'role-doomed', ?, ?)",
-            (KIND_OPPORTUNITY_ROLES, dedupe_key(role.values()), dumps(role)),
-        )
+    fixtures = Fixtures(sandbox_server)
+    fixtures.list_member(77, lead_id)
+    fixtures.program_member(88, lead_id)
+    role = {"externalOpportunityId": "OPP-1", "leadId": lead_id, "role": "Champion"}
+    fixtures.record(KIND_OPPORTUNITY_ROLES, "role-doomed", role, tuple(role))
     body = api.post("/rest/v1/leads/delete.json", {"input": [{"id": lead_id}, {"id": 999999}]})
     assert body["result"][0] == {"id": lead_id, "status": "deleted"}
     assert reason(body["result"][1])[0] == "1004"
     assert api.lead(lead_id) is None
-    assert store.query("SELECT 1 FROM list_members WHERE leadId=?", (lead_id,)) == []
-    assert store.query("SELECT 1 FROM program_members WHERE leadId=?", (lead_id,)) == []
-    assert store.object_get(KIND_OPPORTUNITY_ROLES, "role-doomed") is None
+    assert fixtures.memberships(lead_id) == ([], [])
+    assert fixtures.object(KIND_OPPORTUNITY_ROLES, "role-doomed") is None
     deleted = [d for d in sandbox.objects("deleted_leads") if d["leadId"] == lead_id]
     assert len(deleted) == 1
     assert deleted[0]["attributes"] == []
@@ -497,19 +483,15 @@ def test_merge_keeps_the_winner_and_moves_the_losers_memberships(
         ]
     )
     winner, loser = result[0]["id"], result[1]["id"]
-    store = sandbox_server.store
-    assert store is not None
-    with store.transaction() as db:
-        db.execute(
-            "INSERT INTO list_members(listId, leadId, createdAt) VALUES(55, ?, 'x')", (loser,)
-        )
+    fixtures = Fixtures(sandbox_server)
+    fixtures.list_member(55, loser)
     body = api.post(f"/rest/v1/leads/{winner}/merge.json", leadIds=str(loser), mergeInCRM="false")
     assert body["success"] is True
     assert "result" not in body
     assert api.lead(loser) is None
     lead = api.lead(winner, "firstName,title")
     assert lead == {"id": winner, "firstName": "Win", "title": "Loser Title"}
-    assert store.query("SELECT leadId FROM list_members WHERE listId=55")[0]["leadId"] == winner
+    assert fixtures.list_members(55) == [winner]
     (merge,) = activities_of(sandbox, winner, 32)
     assert attrs(merge)["Merge ids"] == [loser]
     # The loser's New Lead now sits on the winner.
@@ -534,9 +516,7 @@ def test_push_needs_a_program_name_and_an_existing_program(
         {"programName": "No Such Program", "input": [{"email": "push@example.com"}]},
     )
     assert error_code(body) == "1013"
-    store = sandbox_server.store
-    assert store is not None
-    store.object_put(KIND_PROGRAMS, 990001, {"id": 990001, "name": "Pushed Program"})
+    Fixtures(sandbox_server).record(KIND_PROGRAMS, 990001, {"id": 990001, "name": "Pushed Program"})
     body = api.post(
         "/rest/v1/leads/push.json",
         {"programName": "Pushed Program", "input": [{"email": "push@example.com"}]},
@@ -552,15 +532,9 @@ def test_push_needs_a_program_name_and_an_existing_program(
 
 def test_lead_list_membership(api: Api, sandbox_server: SandboxServer) -> None:
     (item,) = api.sync([{"email": "member@example.com"}])
-    store = sandbox_server.store
-    assert store is not None
-    with store.transaction() as db:
-        for list_id in (1001, 1002, 1003):
-            db.execute(
-                "INSERT INTO list_members(listId, leadId, createdAt) "
-                "VALUES(?, ?, '2026-01-01T00:00:00Z')",
-                (list_id, item["id"]),
-            )
+    fixtures = Fixtures(sandbox_server)
+    for list_id in (1001, 1002, 1003):
+        fixtures.list_member(list_id, item["id"], "2026-01-01T00:00:00Z")
     body = api.get(f"/rest/v1/leads/{item['id']}/listMembership.json", batchSize=2)
     assert [r["listId"] for r in body["result"]] == [1001, 1002]
     assert body["moreResult"] is True
@@ -608,19 +582,13 @@ def test_lead_program_membership_shows_stream_only_for_engagement_programs(
     api: Api, sandbox_server: SandboxServer
 ) -> None:
     (item,) = api.sync([{"email": "programs@example.com"}])
-    store = sandbox_server.store
-    assert store is not None
     members = {
         9001: {"statusName": "Member", "reachedSuccess": False, "trackName": None},
         9002: {"statusName": "Engaged", "trackName": "Default", "nurtureCadence": "norm"},
     }
-    with store.transaction() as db:
-        for program_id, data in members.items():
-            db.execute(
-                "INSERT INTO program_members(programId, leadId, updatedAt, data) "
-                "VALUES(?, ?, '2026-02-01T00:00:00Z', ?)",
-                (program_id, item["id"], dumps({"leadId": item["id"], **data})),
-            )
+    fixtures = Fixtures(sandbox_server)
+    for program_id, data in members.items():
+        fixtures.program_member(program_id, item["id"], "2026-02-01T00:00:00Z", **data)
     body = api.get(f"/rest/v1/leads/{item['id']}/programMembership.json")
     plain, engagement = body["result"]
     assert plain["id"] == 9001

@@ -9,34 +9,13 @@ from typing import Any
 
 import pytest
 import requests
-from marketo_sandbox.testing import SandboxControl
+from marketo_sandbox.testing import SandboxApi, SandboxControl
 
 LEADS = "/rest/v1/leads/describe.json"
 
 
-class Api:
-    def __init__(self, info: dict[str, str]) -> None:
-        self.info = info
-        self.base = info["endpoint"]
-        self.session = requests.Session()
-        self.renew()
-
-    def identity(self, **params: str) -> requests.Response:
-        query = {
-            "grant_type": "client_credentials",
-            "client_id": self.info["client_id"],
-            "client_secret": self.info["client_secret"],
-            **params,
-        }
-        return requests.get(f"{self.info['identity']}/oauth/token", params=query, timeout=30)
-
-    def renew(self) -> str:
-        token = str(self.identity().json()["access_token"])
-        self.session.headers["Authorization"] = f"Bearer {token}"
-        return token
-
-    def get(self, path: str, **params: Any) -> dict[str, Any]:
-        return self.session.get(self.base + path, params=params, timeout=30).json()
+class Api(SandboxApi):
+    """The lead database and identity endpoints as any client calls them."""
 
 
 @pytest.fixture

@@ -3,18 +3,16 @@ Marketo's lead database API serves them."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from marketo_sandbox import SandboxServer
-from marketo_sandbox.testing import SandboxControl
+from marketo_sandbox.testing import Fixtures, SandboxApi, SandboxControl
 from marketorestpython.client import MarketoClient
-from sandbox_api import BaseApi
 
 
-class Api(BaseApi):
+class Api(SandboxApi):
     """Plain HTTP against the sandbox."""
 
     def delete(self, path: str, body: Any = None, **params: Any) -> dict[str, Any]:
@@ -27,27 +25,15 @@ def api(sandbox_info: dict[str, str]) -> Api:
 
 
 def make_lead(server: SandboxServer) -> int:
-    store = server.store
-    assert store is not None
-    lead_id = store.next_id("lead")
-    now = store.now_ts()
-    data = {"id": lead_id, "email": f"list-{lead_id}@example.com", "firstName": "Listed",
-            "lastName": str(lead_id), "createdAt": now, "updatedAt": now}
-    with store.transaction() as db:
-        db.execute(
-            "INSERT INTO leads(id, email, createdAt, updatedAt, data) VALUES(?,?,?,?,?)",
-            (lead_id, data["email"], now, now, json.dumps(data)),
-        )
-    return lead_id
+    fixtures = Fixtures(server)
+    lead_id = fixtures.next_lead_id()
+    return fixtures.lead(
+        id=lead_id, email=f"list-{lead_id}@example.com", firstName="Listed", lastName=str(lead_id)
+    )
 
 
 def activities(server: SandboxServer, lead_id: int, type_id: int) -> list[dict[str, Any]]:
-    assert server.store is not None
-    rows = server.store.query(
-        "SELECT data FROM activities WHERE leadId=? AND activityTypeId=? ORDER BY id",
-        (lead_id, type_id),
-    )
-    return [json.loads(r["data"]) for r in rows]
+    return Fixtures(server).activities(lead_id, type_id)
 
 
 def statuses(response: dict[str, Any]) -> list[tuple[Any, str, str | None]]:

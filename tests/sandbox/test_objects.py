@@ -4,21 +4,19 @@ rules between them and the activities Marketo records on the leads involved."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 from marketo_sandbox import SandboxServer
-from marketo_sandbox.api.objects import on_lead_deleted, on_leads_merged
+from marketo_sandbox.domain.objects import on_lead_deleted, on_leads_merged
 from marketo_sandbox.model.shared import COMPANY_FIELDS
-from marketo_sandbox.testing import SandboxControl
+from marketo_sandbox.testing import Fixtures, SandboxApi, SandboxControl
 from marketorestpython.client import MarketoClient
-from sandbox_api import BaseApi
 
 # -- helpers ---------------------------------------------------------------------------
 
 
-class Api(BaseApi):
+class Api(SandboxApi):
     """Plain HTTP against the sandbox, as a Marketo client would call it."""
 
 
@@ -29,48 +27,34 @@ def api(sandbox_info: dict[str, str]) -> Api:
 
 def make_lead(server: SandboxServer, **fields: Any) -> int:
     """A lead row written straight into the store (the lead API is another area's)."""
-    store = server.store
-    assert store is not None
-    lead_id = store.next_id("lead")
-    now = store.now_ts()
-    data = {"id": lead_id, "email": f"crm-test-{lead_id}@example.com", "firstName": "Test",
-            "lastName": f"Lead{lead_id}", "createdAt": now, "updatedAt": now, **fields}
-    with store.transaction() as db:
-        db.execute(
-            "INSERT INTO leads(id, email, createdAt, updatedAt, data) VALUES(?,?,?,?,?)",
-            (lead_id, data["email"], now, now, json.dumps(data)),
-        )
-    return lead_id
+    fixtures = Fixtures(server)
+    lead_id = fixtures.next_lead_id()
+    return fixtures.lead(
+        id=lead_id,
+        email=f"crm-test-{lead_id}@example.com",
+        firstName="Test",
+        lastName=f"Lead{lead_id}",
+        **fields,
+    )
 
 
 def lead_data(server: SandboxServer, lead_id: int) -> dict[str, Any]:
-    assert server.store is not None
-    row = server.store.query("SELECT data, updatedAt FROM leads WHERE id=?", (lead_id,))[0]
-    return {**json.loads(row["data"]), "_updatedAt": row["updatedAt"]}
+    fixtures = Fixtures(server)
+    data = fixtures.lead_record(lead_id)
+    assert data is not None
+    return {**data, "_updatedAt": fixtures.lead_updated_at(lead_id)}
 
 
 def set_lead_field(server: SandboxServer, lead_id: int, name: str, value: Any) -> None:
-    assert server.store is not None
-    with server.store.transaction() as db:
-        db.execute(
-            "UPDATE leads SET data=json_set(data, ?, json(?)) WHERE id=?",
-            (f"$.{name}", json.dumps(value), lead_id),
-        )
+    Fixtures(server).set_lead_fields(lead_id, **{name: value})
 
 
 def delete_lead(server: SandboxServer, lead_id: int) -> None:
-    assert server.store is not None
-    with server.store.transaction() as db:
-        db.execute("DELETE FROM leads WHERE id=?", (lead_id,))
+    Fixtures(server).remove_lead(lead_id)
 
 
 def activities(server: SandboxServer, lead_id: int, type_id: int) -> list[dict[str, Any]]:
-    assert server.store is not None
-    rows = server.store.query(
-        "SELECT data FROM activities WHERE leadId=? AND activityTypeId=? ORDER BY id",
-        (lead_id, type_id),
-    )
-    return [json.loads(r["data"]) for r in rows]
+    return Fixtures(server).activities(lead_id, type_id)
 
 
 def attrs(activity: dict[str, Any]) -> dict[str, Any]:
@@ -598,10 +582,9 @@ def test_seeded_roles_are_on_leads_of_their_company_with_activities(
     linked = 0
     for role in roles:
         opp = opportunities[role["externalOpportunityId"]]
-        rows = sandbox_server.store.query("SELECT data FROM leads WHERE id=?", (role["leadId"],))
-        if not rows:  # deleted or merged away by a later seeder
+        lead = Fixtures(sandbox_server).lead_record(role["leadId"])
+        if lead is None:  # deleted or merged away by a later seeder
             continue
-        lead = json.loads(rows[0]["data"])
         linked += lead.get("externalCompanyId") == opp["externalCompanyId"]
         names = [a["primaryAttributeValue"] for a in activities(sandbox_server, role["leadId"], 34)]
         assert opp["name"] in names
@@ -632,10 +615,9 @@ def _car(api: Api, vin: str, lead_id: int) -> str:
     return str(body["result"][0]["marketoGUID"])
 
 
-def _records(server: SandboxServer, kind: str) -> dict[str, dict[str, Any]]:
-    assert server.store is not None
-    return {str(r["pk"]): json.loads(r["data"]) for r in server.store.query(
-        "SELECT pk, data FROM objects WHERE kind=?", (kind,))}
+def _cars(server: SandboxServer) -> dict[str, dict[str, Any]]:
+    """Stored car_c records by their idField, marketoGUID."""
+    return {str(r["marketoGUID"]): r for r in Fixtures(server).records("customobjects/car_c")}
 
 
 def test_lead_delete_takes_its_custom_object_records_along(
@@ -648,7 +630,7 @@ def test_lead_delete_takes_its_custom_object_records_along(
     assert store is not None
     with store.transaction() as db:
         assert on_lead_deleted(store, db, [gone]) == 2
-    cars = _records(sandbox_server, "customobjects/car_c")
+    cars = _cars(sandbox_server)
     assert not set(guids) & set(cars)
     assert cars[other]["leadId"] == kept
     with store.transaction() as db:
@@ -673,14 +655,14 @@ def test_lead_merge_moves_custom_object_records_to_the_winner(
         # The loser's car and its Evaluator role move; its Champion role would duplicate
         # the winner's and goes.
         assert on_leads_merged(store, db, winner, [loser], now="2030-01-02T03:04:05Z") == 2
-    cars = _records(sandbox_server, "customobjects/car_c")
+    cars = _cars(sandbox_server)
     assert cars[moved]["leadId"] == winner
     assert cars[moved]["updatedAt"] == "2030-01-02T03:04:05Z"
     assert cars[mine]["leadId"] == winner
     read = api.get("/rest/v1/customobjects/car_c.json", filterType="leadId",
                    filterValues=str(winner))
     assert {r["marketoGUID"] for r in read["result"]} == {moved, mine}
-    roles = [r for r in _records(sandbox_server, "opportunity_roles").values()
+    roles = [r for r in Fixtures(sandbox_server).records("opportunity_roles")
              if r["externalOpportunityId"] == "MERGE-OPP-1"]
     assert sorted((r["leadId"], r["role"]) for r in roles) == [
         (winner, "Champion"), (winner, "Evaluator")]

@@ -3,20 +3,18 @@ filters and windows, status progression (forward only), member data and removal.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from marketo_sandbox import SandboxServer
-from marketo_sandbox.testing import SandboxControl
+from marketo_sandbox.testing import Fixtures, SandboxApi, SandboxControl
 from marketorestpython.client import MarketoClient
-from sandbox_api import BaseApi
 
 NO_ASSETS = "No assets found for the given search criteria."
 
 
-class Api(BaseApi):
+class Api(SandboxApi):
     """Plain HTTP against the sandbox."""
 
 
@@ -26,27 +24,15 @@ def api(sandbox_info: dict[str, str]) -> Api:
 
 
 def make_lead(server: SandboxServer) -> int:
-    store = server.store
-    assert store is not None
-    lead_id = store.next_id("lead")
-    now = store.now_ts()
-    data = {"id": lead_id, "email": f"pm-{lead_id}@example.com", "firstName": "Member",
-            "lastName": str(lead_id), "createdAt": now, "updatedAt": now}
-    with store.transaction() as db:
-        db.execute(
-            "INSERT INTO leads(id, email, createdAt, updatedAt, data) VALUES(?,?,?,?,?)",
-            (lead_id, data["email"], now, now, json.dumps(data)),
-        )
-    return lead_id
+    fixtures = Fixtures(server)
+    lead_id = fixtures.next_lead_id()
+    return fixtures.lead(
+        id=lead_id, email=f"pm-{lead_id}@example.com", firstName="Member", lastName=str(lead_id)
+    )
 
 
 def activities(server: SandboxServer, lead_id: int, type_id: int) -> list[dict[str, Any]]:
-    assert server.store is not None
-    rows = server.store.query(
-        "SELECT data FROM activities WHERE leadId=? AND activityTypeId=? ORDER BY id",
-        (lead_id, type_id),
-    )
-    return [json.loads(r["data"]) for r in rows]
+    return Fixtures(server).activities(lead_id, type_id)
 
 
 def attrs(activity: dict[str, Any]) -> dict[str, Any]:

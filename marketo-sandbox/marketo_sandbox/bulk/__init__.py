@@ -1,8 +1,9 @@
-"""Bulk extract and bulk import machinery behind ``api/bulk_export.py`` and ``api/bulk_import.py``.
+"""Bulk extract and import jobs (``routes/bulk_export.py``, ``routes/bulk_import.py``).
 
 - ``csvfile``: how Marketo writes bulk files (``null`` for empty cells, JSON cells, quirks).
 - ``dates``: the date-range filters every bulk extract shares.
 - ``worker``: a background thread that advances jobs on the sandbox clock.
-- ``export_rows``: the rows each export kind selects from the store.
-- ``exports`` / ``imports``: the export job queue and the import batch queue.
+- ``export_kinds``: the rows each export kind selects from the store, and its columns.
+- ``exports`` / ``imports``: the export job queue (and where files are written) and the
+  import batch queue, which applies rows through ``domain``.
 """

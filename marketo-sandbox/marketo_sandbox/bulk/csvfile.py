@@ -206,11 +206,6 @@ def write_file(
     return FileResult(path, records, size, "sha256:" + digest.hexdigest())
 
 
-def sniff_rows(text: str, fmt: str) -> list[list[str]]:
-    """Parse a (small) bulk file's text; used for import failure and warning files."""
-    return list(csv.reader(io.StringIO(text, newline=""), delimiter=DELIMITERS[fmt]))
-
-
 def render_rows(rows: Iterable[Sequence[str]], fmt: str) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=DELIMITERS[fmt], lineterminator="\n")

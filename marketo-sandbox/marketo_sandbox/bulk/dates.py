@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from marketo_sandbox import timestamps
 from marketo_sandbox.envelope import ApiError
+from marketo_sandbox.timestamps import format_datetime
 
 
 @dataclass(frozen=True)
@@ -20,27 +22,11 @@ class DateRange:
         return {"startAt": self.start, "endAt": self.end}
 
 
-def parse_datetime(value: Any, name: str) -> datetime:
-    """An ISO-8601 datetime as clients send it: ``Z``, ``+0000``, ``-00:00`` or a bare date."""
-    if not isinstance(value, str) or not value.strip():
-        raise ApiError("1003", f"Invalid date value for {name}: '{value}'")
-    text = value.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    # Marketo's own timestamps sometimes carry "+0000": normalize to "+00:00".
-    if len(text) > 5 and text[-5] in "+-" and text[-4:].isdigit() and "T" in text:
-        text = text[:-2] + ":" + text[-2:]
+def _filter_datetime(value: Any, name: str) -> datetime:
     try:
-        parsed = datetime.fromisoformat(text)
+        return timestamps.parse(value)
     except ValueError:
         raise ApiError("1003", f"Invalid date value for {name}: '{value}'") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
-
-
-def to_store_ts(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def parse_range(raw: Any, name: str, max_days: int) -> DateRange:
@@ -49,12 +35,12 @@ def parse_range(raw: Any, name: str, max_days: int) -> DateRange:
         raise ApiError("1003", f"Invalid value for filter '{name}': startAt and endAt are required")
     if raw.get("startAt") in (None, "") or raw.get("endAt") in (None, ""):
         raise ApiError("1003", f"Invalid value for filter '{name}': startAt and endAt are required")
-    start = parse_datetime(raw["startAt"], f"{name}.startAt")
-    end = parse_datetime(raw["endAt"], f"{name}.endAt")
+    start = _filter_datetime(raw["startAt"], f"{name}.startAt")
+    end = _filter_datetime(raw["endAt"], f"{name}.endAt")
     if end < start:
         raise ApiError("1003", f"Invalid value for filter '{name}': endAt must be after startAt")
     if end - start > timedelta(days=max_days):
         raise ApiError(
             "1003", f"Date range for filter '{name}' exceeds the maximum of {max_days} days"
         )
-    return DateRange(to_store_ts(start), to_store_ts(end))
+    return DateRange(format_datetime(start), format_datetime(end))

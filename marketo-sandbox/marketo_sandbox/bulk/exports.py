@@ -25,7 +25,7 @@ from marketo_sandbox.bulk.export_kinds import header_for, kind_for
 from marketo_sandbox.bulk.worker import Runner, Task
 from marketo_sandbox.envelope import ApiError
 from marketo_sandbox.limits import quota_day
-from marketo_sandbox.store import format_ts
+from marketo_sandbox.timestamps import format_ts
 
 DOC_KIND = "export_job"
 SERVICE = "bulk_export_runner"

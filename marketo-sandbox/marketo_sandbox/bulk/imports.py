@@ -11,9 +11,9 @@ than ``import_processing_seconds`` of sandbox time after it started.
 
 Rows are applied ``max_batch_size`` at a time through the same plain functions the REST
 API uses, so an import behaves exactly like the REST calls: lead rows through lead sync
-(``api.leads.sync_leads``); program member rows through lead sync by email, then the
-status change of ``api.programs.change_status`` and the member fields of
-``api.programs.set_member_fields``; custom object rows through ``api.objects.sync_objects``
+(``domain.leads.sync_leads``); program member rows through lead sync by email, then the
+status change of ``domain.programs.change_status`` and the member fields of
+``domain.programs.set_member_fields``; custom object rows through ``domain.objects.sync_objects``
 (createOrUpdate by dedupe fields). A row the sync skips becomes a failure (original row +
 "Import Failure Reason"), a value Marketo cannot store in its field is dropped with a
 warning (original row + "Import Warning Reason"). A header naming a field that does not
@@ -28,16 +28,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from marketo_sandbox.api import leads as leads_api
-from marketo_sandbox.api import objects as objects_api
-from marketo_sandbox.api import programs as programs_api
 from marketo_sandbox.bulk import csvfile
 from marketo_sandbox.bulk.worker import Runner, Task
+from marketo_sandbox.domain import leads as lead_rules
+from marketo_sandbox.domain import objects as object_rules
+from marketo_sandbox.domain import programs as program_rules
 from marketo_sandbox.envelope import ApiError
 from marketo_sandbox.model import leads as lead_model
 from marketo_sandbox.model.objects import ObjectType, custom_object_type, program_member_field
 from marketo_sandbox.model.shared import KIND_LISTS
-from marketo_sandbox.store import format_ts
+from marketo_sandbox.store import INSERT_LIST_MEMBER
+from marketo_sandbox.timestamps import format_ts
 
 DOC_KIND = "import_batch"
 SERVICE = "bulk_import_runner"
@@ -114,7 +115,7 @@ class ImportResult:
 def check_lookup_field(lookup_field: str) -> str:
     """The canonical lookup field, or the ApiError lead sync answers for it."""
     action = "updateOnly" if lookup_field.lower() == "id" else "createOrUpdate"
-    return leads_api.check_lookup_field(lookup_field, action)
+    return lead_rules.check_lookup_field(lookup_field, action)
 
 
 @dataclass
@@ -281,7 +282,7 @@ class LeadImport(FileImport):
     def _apply(self, pending: list[Pending], result: ImportResult) -> None:
         lookup = self.batch["lookupField"]
         try:
-            outcomes = leads_api.sync_leads(
+            outcomes = lead_rules.sync_leads(
                 self.store,
                 self.config,
                 [p.record for p in pending],
@@ -312,7 +313,7 @@ class LeadImport(FileImport):
         with self.store.transaction() as db:
             for lead_id in dict.fromkeys(lead_ids):
                 cur = db.execute(
-                    "INSERT OR IGNORE INTO list_members(listId, leadId, createdAt) VALUES(?,?,?)",
+                    INSERT_LIST_MEMBER,
                     (list_id, lead_id, now),
                 )
                 if cur.rowcount:
@@ -339,7 +340,7 @@ class ProgramMemberImport(FileImport):
 
     def __init__(self, runner: ImportRunner, batch: dict[str, Any], task: Task) -> None:
         super().__init__(runner, batch, task)
-        prog = programs_api.program(self.store, batch["programId"])
+        prog = program_rules.program(self.store, batch["programId"])
         if prog is None:
             raise ImportFailedError(f"Import failed: program {batch['programId']} not found")
         self.program: dict[str, Any] = prog
@@ -374,7 +375,7 @@ class ProgramMemberImport(FileImport):
                 problems.append(f"Field '{fdef['name']}' is not updateable; value ignored")
                 continue
             try:
-                member[fdef["name"]] = objects_api.coerce(fdef, value)
+                member[fdef["name"]] = object_rules.coerce(fdef, value)
             except (TypeError, ValueError):
                 problems.append(
                     f"Invalid value '{value}' for field '{fdef['name']}' "
@@ -394,7 +395,7 @@ class ProgramMemberImport(FileImport):
         if not rows:
             return
         try:
-            synced = leads_api.sync_leads(
+            synced = lead_rules.sync_leads(
                 self.store,
                 self.config,
                 [r.record for r in rows],
@@ -413,7 +414,7 @@ class ProgramMemberImport(FileImport):
                 self._failed(row, outcome, result)
             else:
                 members.append((row, int(outcome["id"]), outcome.get("status") == "created"))
-        changes = programs_api.change_status(
+        changes = program_rules.change_status(
             self.store, self.program, [lead_id for _, lead_id, _ in members], self.status_name
         )
         fields: dict[int, dict[str, Any]] = {}
@@ -434,7 +435,7 @@ class ProgramMemberImport(FileImport):
                 fields.setdefault(lead_id, {}).update(values)
             self._done(row, result, problems)
         if fields:
-            programs_api.set_member_fields(self.store, self.program["id"], fields)
+            program_rules.set_member_fields(self.store, self.program["id"], fields)
 
 
 class CustomObjectImport(FileImport):
@@ -470,7 +471,7 @@ class CustomObjectImport(FileImport):
                 problems.append(f"Field '{name}' is not updateable; value ignored")
                 continue
             try:
-                objects_api.coerce(fdef, value)
+                object_rules.coerce(fdef, value)
             except (TypeError, ValueError):
                 problems.append(
                     f"Invalid value '{value}' for field '{name}' "
@@ -481,7 +482,7 @@ class CustomObjectImport(FileImport):
         return Pending(position, raw, record, problems)
 
     def _apply(self, pending: list[Pending], result: ImportResult) -> None:
-        outcomes = objects_api.sync_objects(
+        outcomes = object_rules.sync_objects(
             self.store, self.ot, [p.record for p in pending], action="createOrUpdate"
         )
         for row, outcome in zip(pending, outcomes, strict=True):

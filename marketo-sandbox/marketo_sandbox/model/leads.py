@@ -13,11 +13,13 @@ import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
+from marketo_sandbox import timestamps
 from marketo_sandbox.envelope import ApiError
 from marketo_sandbox.model.shared import COMPANY_FIELDS
+from marketo_sandbox.timestamps import format_datetime
 
 
 @dataclass(frozen=True)
@@ -305,29 +307,6 @@ class FieldValueError(ValueError):
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _INT = re.compile(r"^[+-]?\d+$")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-def _parse_datetime(text: str) -> datetime:
-    text = text.strip()
-    if _DATE.match(text):
-        return datetime.fromisoformat(text).replace(tzinfo=UTC)
-    # Marketo writes `Z`; clients also send offsets (+0000 or +00:00) or milliseconds.
-    normalized = re.sub(r"([+-]\d{2})(\d{2})$", r"\1:\2", text.replace("Z", "+00:00"))
-    parsed = datetime.fromisoformat(normalized)
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
-
-
-def parse_datetime(text: str) -> datetime | None:
-    """An ISO 8601 instant as Marketo accepts it, or None when it is not one."""
-    try:
-        return _parse_datetime(text)
-    except (ValueError, TypeError, AttributeError):
-        return None
-
-
 def _to_int(value: Any) -> int:
     if isinstance(value, bool):
         raise ValueError
@@ -406,13 +385,13 @@ def coerce_value(name: str, value: Any) -> Any:
         if kind == "datetime":
             if not isinstance(value, str):
                 raise ValueError
-            return _parse_datetime(value).strftime("%Y-%m-%dT%H:%M:%SZ")
+            return format_datetime(timestamps.parse(value))
         if kind == "date":
             if not isinstance(value, str):
                 raise ValueError
             text = value.strip()
             # A datetime sent for a date field keeps its own calendar day.
-            _parse_datetime(text)
+            timestamps.parse(text)
             return date.fromisoformat(text[:10]).isoformat()
         if kind == "array":
             if isinstance(value, str):
@@ -440,15 +419,6 @@ def activity_text(value: Any) -> str | None:
     if isinstance(value, list):
         return json.dumps(value, ensure_ascii=False)
     return str(value)
-
-
-def json_path(name: str) -> str:
-    """The SQL expression reading a field out of the stored document.
-
-    Searchable fields have an expression index on exactly this text (created by the lead
-    seeder), so lookups by custom CRM ids stay fast on the 100,000-lead seed.
-    """
-    return f"json_extract(data, '$.{name}')"
 
 
 def resolve_read_fields(requested: list[str]) -> list[str]:

@@ -1,7 +1,7 @@
 """The CRM object types, custom object types, program member fields and channels.
 
 Everything here is metadata: what the describe endpoints publish and what the generic
-standard-sync implementation (``api/objects.py``) validates against. Records live in the
+standard-sync implementation (``domain/objects.py``) validates against. Records live in the
 store's ``objects`` table (kind = :attr:`ObjectType.kind`, pk = idField value, dkey = the
 canonical dedupe key); program members in ``program_members``.
 """
@@ -9,7 +9,6 @@ canonical dedupe key); program members in ``program_members``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from marketo_sandbox.model.shared import (
@@ -21,6 +20,7 @@ from marketo_sandbox.model.shared import (
     custom_object_kind,
 )
 from marketo_sandbox.store import dedupe_key
+from marketo_sandbox.timestamps import asset_ts
 
 # Object types Marketo published before any record existed; describe reports these.
 TYPES_CREATED_AT = "2015-02-03T22:36:23Z"
@@ -423,13 +423,6 @@ def lead_links() -> list[tuple[ObjectType, str]]:
             if link.target == "lead"]
 
 
-def object_type_for_kind(kind: str) -> ObjectType | None:
-    for t in OBJECT_TYPES.values():
-        if t.kind == kind:
-            return t
-    return None
-
-
 # -- program members -----------------------------------------------------------------
 
 
@@ -707,41 +700,3 @@ NURTURE_CADENCES: tuple[str, ...] = ("norm", "paus")
 
 def channel(name: str) -> Channel | None:
     return CHANNELS.get(name)
-
-
-# -- time ----------------------------------------------------------------------------
-
-
-def parse_datetime(value: Any) -> datetime | None:
-    """Parse the ISO-8601 shapes clients send (``Z``, ``+00:00``, ``+0000``, Marketo's
-    asset ``Z+0000``, a bare date). Returns an aware UTC datetime, or None."""
-    if value is None:
-        return None
-    text = str(value).strip()
-    if not text:
-        return None
-    if text.endswith("Z+0000"):
-        text = text[:-5]
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    # "+0000" / "-0500" offsets without a colon.
-    if len(text) > 5 and text[-5] in "+-" and text[-4:].isdigit() and "T" in text:
-        text = text[:-2] + ":" + text[-2:]
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
-
-
-def format_datetime(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def asset_ts(ts: str | None) -> str | None:
-    """Asset API timestamps carry a redundant offset: ``2026-07-27T01:38:33Z+0000``."""
-    if not ts:
-        return ts
-    return ts + "+0000" if ts.endswith("Z") else ts

@@ -12,41 +12,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from werkzeug.wrappers import Response
 
 from marketo_sandbox.app import Ctx, router
+from marketo_sandbox.control.faults import FaultError
 from marketo_sandbox.envelope import HttpError
-from marketo_sandbox.faults import FaultError
-from marketo_sandbox.store import Store
-
-GroundTruth = Callable[[Store], Iterator[dict[str, Any]]]
-
-# kind -> provider of every object of that kind, as Marketo holds it. Domain modules add
-# theirs (e.g. custom objects register ``customobjects/<apiName>`` kinds dynamically).
-GROUND_TRUTH: dict[str, GroundTruth] = {}
-
-
-def ground_truth(kind: str) -> Callable[[GroundTruth], GroundTruth]:
-    def register(fn: GroundTruth) -> GroundTruth:
-        GROUND_TRUTH[kind] = fn
-        return fn
-
-    return register
-
-
-def _generic(kind: str) -> GroundTruth:
-    return lambda store: store.objects(kind)
-
-
-def _provider(store: Store, kind: str) -> GroundTruth | None:
-    if kind in GROUND_TRUTH:
-        return GROUND_TRUTH[kind]
-    if kind in store.object_kinds():
-        return _generic(kind)
-    return None
+from marketo_sandbox.truth import GROUND_TRUTH, provider
 
 
 def _json_array(items: Iterator[dict[str, Any]]) -> Iterator[bytes]:
@@ -81,10 +55,10 @@ def object_kinds(ctx: Ctx) -> dict[str, Any]:
 
 @router.route("/_sandbox/objects/<path:kind>", ("GET",), kind="control")
 def objects(ctx: Ctx, kind: str) -> Response:
-    provider = _provider(ctx.store, kind)
-    if provider is None:
+    source = provider(ctx.store, kind)
+    if source is None:
         raise HttpError(404, {"error": f"unknown object kind '{kind}'"})
-    return Response(_json_array(provider(ctx.store)), mimetype="application/json")
+    return Response(_json_array(source(ctx.store)), mimetype="application/json")
 
 
 @router.route("/_sandbox/faults", ("GET",), kind="control")

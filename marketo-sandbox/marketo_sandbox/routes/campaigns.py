@@ -7,56 +7,38 @@ Marketo.
 
 from __future__ import annotations
 
-import random
 import re
 from datetime import timedelta
 from typing import Any
 
 from marketo_sandbox import envelope
-from marketo_sandbox.api.control import ground_truth
-from marketo_sandbox.api.objects import (
+from marketo_sandbox.app import Ctx, router
+from marketo_sandbox.domain.campaigns import (
+    campaign,
+    campaigns,
+    is_triggerable,
+    record_request,
+    render_campaign,
+)
+from marketo_sandbox.domain.objects import (
     as_int,
     decode_page_token,
     encode_page_token,
     existing_lead_ids,
 )
-from marketo_sandbox.api.programs import programs
-from marketo_sandbox.app import Ctx, router
 from marketo_sandbox.envelope import ApiError
-from marketo_sandbox.model.objects import format_datetime, parse_datetime
-from marketo_sandbox.model.shared import KIND_CAMPAIGNS
-from marketo_sandbox.seed import SeedSpec, seeder
-from marketo_sandbox.store import Store, dumps, format_ts
+from marketo_sandbox.timestamps import format_datetime, parse_datetime
 
-REQUESTS_KIND = "campaign_requests"
 MAX_TRIGGER_LEADS = 100
+
 MAX_TOKENS = 100
+
 # Schedule Campaign: runAt at most two years ahead (1042); without runAt, five minutes.
 MAX_RUN_AHEAD = timedelta(days=730)
+
 DEFAULT_RUN_DELAY = timedelta(minutes=5)
 
 _TOKEN_NAME = re.compile(r"^\{\{my\.[^{}]+\}\}$")
-_CAMPAIGN_FIELDS = (
-    "id", "name", "description", "type", "programName", "programId", "workspaceName",
-    "createdAt", "updatedAt", "active",
-)
-
-
-def campaign(store: Store, campaign_id: Any) -> dict[str, Any] | None:
-    return store.object_get(KIND_CAMPAIGNS, campaign_id)
-
-
-def campaigns(store: Store) -> list[dict[str, Any]]:
-    return sorted(store.objects(KIND_CAMPAIGNS), key=lambda c: c["id"])
-
-
-def render_campaign(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: item[k] for k in _CAMPAIGN_FIELDS if item.get(k) is not None}
-
-
-def is_triggerable(item: dict[str, Any]) -> bool:
-    # "active Campaigns which have a Campaign is Requested trigger and source is Web Service API"
-    return item["type"] == "trigger" and bool(item.get("active")) and bool(item.get("_requestable"))
 
 
 def _require_campaign(ctx: Ctx, campaign_id: int) -> dict[str, Any]:
@@ -112,12 +94,6 @@ def _tokens(raw: Any) -> list[dict[str, Any]]:
     return out
 
 
-def _record(store: Store, doc: dict[str, Any]) -> dict[str, Any]:
-    doc = {"requestId": store.next_id(REQUESTS_KIND), **doc, "requestedAt": store.now_ts()}
-    store.doc_put(REQUESTS_KIND, doc["requestId"], doc)
-    return doc
-
-
 @router.route("/rest/v1/campaigns/<int:campaign_id>/trigger.json", ("POST",))
 def trigger_campaign(ctx: Ctx, campaign_id: int) -> dict[str, Any]:
     item = _require_campaign(ctx, campaign_id)
@@ -139,7 +115,7 @@ def trigger_campaign(ctx: Ctx, campaign_id: int) -> dict[str, Any]:
     tokens = _tokens(data.get("tokens"))
     ids = [as_int(lead.get("id")) if isinstance(lead, dict) else None for lead in leads]
     present = existing_lead_ids(ctx.store, [i for i in ids if i is not None])
-    _record(ctx.store, {
+    record_request(ctx.store, {
         "type": "trigger",
         "campaignId": campaign_id,
         "campaignName": item["name"],
@@ -152,7 +128,7 @@ def trigger_campaign(ctx: Ctx, campaign_id: int) -> dict[str, Any]:
     return envelope.ok([{"id": campaign_id}])
 
 
-@router.route("/rest/v1/campaigns/<int:campaign_id>/schedule.json", ("POST",))
+@router.route("/rest/v1/campaigns/<int:campaign_id>/schedule.json", ("POST",), fidelity_only=True)
 def schedule_campaign(ctx: Ctx, campaign_id: int) -> dict[str, Any]:
     item = _require_campaign(ctx, campaign_id)
     body = ctx.json(required=False) or {}
@@ -172,7 +148,7 @@ def schedule_campaign(ctx: Ctx, campaign_id: int) -> dict[str, Any]:
             raise ApiError("1042", "Invalid runAt date")
         # Campaigns scheduled via the API always wait at least five minutes.
         run_at = max(parsed, now + DEFAULT_RUN_DELAY)
-    _record(ctx.store, {
+    record_request(ctx.store, {
         "type": "schedule",
         "campaignId": campaign_id,
         "campaignName": item["name"],
@@ -181,63 +157,3 @@ def schedule_campaign(ctx: Ctx, campaign_id: int) -> dict[str, Any]:
         "tokens": _tokens(data.get("tokens")),
     })
     return envelope.ok([{"id": campaign_id}])
-
-
-# -- ground truth --------------------------------------------------------------------
-
-
-@ground_truth("campaigns")
-def _campaigns_truth(store: Store) -> Any:
-    for item in campaigns(store):
-        yield render_campaign(item)
-
-
-@ground_truth(REQUESTS_KIND)
-def _requests_truth(store: Store) -> Any:
-    yield from store.docs(REQUESTS_KIND)
-
-
-# -- seed ----------------------------------------------------------------------------
-
-_NAMES = (
-    "Send Welcome Email", "Score Web Visits", "Route to Sales", "Webinar Reminder",
-    "Data Cleanup", "Lead Lifecycle", "Request Demo Follow-up", "Monthly Newsletter",
-    "Re-engagement", "Event Confirmation",
-)
-
-
-@seeder(42)  # after programs (40): campaigns live in programs
-def seed_campaigns(store: Store, spec: SeedSpec, rng: random.Random, now: float) -> None:
-    progs = programs(store)
-    start = now - spec.months * 30 * 86400
-    store.set_sequence_floor(KIND_CAMPAIGNS, 1000)
-    first_id = store.next_id(KIND_CAMPAIGNS, max(spec.campaigns, 1))
-    rows = []
-    for i in range(spec.campaigns):
-        created = rng.uniform(start, now - 86400)
-        updated = rng.uniform(created, now - 60)
-        # Every seed has, first, a requestable trigger campaign, a batch one, and an active
-        # trigger campaign without a "Campaign is Requested" trigger.
-        kind = ("trigger", "batch", "trigger")[i] if i < 3 else rng.choice(("trigger", "batch"))
-        item: dict[str, Any] = {
-            "id": first_id + i,
-            "name": f"{_NAMES[i % len(_NAMES)]} {i + 1}",
-            "description": rng.choice(("", "Managed by marketing ops", "Created by API")),
-            "type": kind,
-            "workspaceName": "Default",
-            "createdAt": format_ts(created),
-            "updatedAt": format_ts(updated),
-            "active": kind == "trigger" and (i in (0, 2) or rng.random() < 0.8),
-            "_requestable": kind == "trigger" and (i == 0 or (i > 2 and rng.random() < 0.6)),
-        }
-        if progs and rng.random() < 0.8:
-            prog = rng.choice(progs)
-            item["programId"] = prog["id"]
-            item["programName"] = prog["name"]
-        rows.append(item)
-    with store.transaction() as db:
-        db.executemany(
-            "INSERT INTO objects(kind, pk, dkey, createdAt, updatedAt, data) VALUES(?,?,?,?,?,?)",
-            [(KIND_CAMPAIGNS, str(c["id"]), None, c["createdAt"], c["updatedAt"], dumps(c))
-             for c in rows],
-        )

@@ -34,15 +34,13 @@ from typing import Any
 from werkzeug.wrappers import Response
 
 from marketo_sandbox import envelope
-from marketo_sandbox.api import programs as programs_api
-from marketo_sandbox.api.control import ground_truth
 from marketo_sandbox.app import Ctx, router
 from marketo_sandbox.bulk import imports
 from marketo_sandbox.bulk.imports import CUSTOM_OBJECTS, FORMATS, LEADS, PROGRAM_MEMBERS, public
+from marketo_sandbox.domain import programs as program_rules
 from marketo_sandbox.envelope import ApiError
 from marketo_sandbox.model.objects import custom_object_type
 from marketo_sandbox.model.shared import KIND_LISTS, KIND_PROGRAMS
-from marketo_sandbox.store import Store
 
 _MIME = {"CSV": "text/csv", "TSV": "text/tab-separated-values", "SSV": "text/csv"}
 
@@ -114,13 +112,11 @@ def import_warnings(ctx: Ctx, batch_id: int) -> Response:
     return _report(ctx, batch_id, "warnings")
 
 
-# -- program members -------------------------------------------------------------------
-
-
 @router.route(
     "/bulk/v1/program/<int:program_id>/members/import.json",
     ("POST",),
     max_body="max_bulk_import_bytes",
+    fidelity_only=True,
 )
 def import_program_members(ctx: Ctx, program_id: int) -> dict[str, Any]:
     upload, fmt = _upload(ctx)
@@ -130,7 +126,7 @@ def import_program_members(ctx: Ctx, program_id: int) -> dict[str, Any]:
     prog = ctx.store.object_get(KIND_PROGRAMS, program_id)
     if prog is None:
         raise ApiError("1013", f"Program '{program_id}' not found")
-    status = programs_api.program_channel(prog).status(status_name)
+    status = program_rules.program_channel(prog).status(status_name)
     if status is None or status.step == 0:
         raise ApiError("1025", f"Program status '{status_name}' not found")
     batch = imports.runner(ctx.app).submit_batch(
@@ -139,22 +135,25 @@ def import_program_members(ctx: Ctx, program_id: int) -> dict[str, Any]:
     return envelope.ok([imports.created(batch)])
 
 
-@router.route("/bulk/v1/program/members/import/<int:batch_id>/status.json", ("GET",))
+@router.route(
+    "/bulk/v1/program/members/import/<int:batch_id>/status.json", ("GET",), fidelity_only=True
+)
 def program_member_import_status(ctx: Ctx, batch_id: int) -> dict[str, Any]:
     return envelope.ok([public(imports.runner(ctx.app).batch(batch_id, PROGRAM_MEMBERS))])
 
 
-@router.route("/bulk/v1/program/members/import/<int:batch_id>/failures.json", ("GET",))
+@router.route(
+    "/bulk/v1/program/members/import/<int:batch_id>/failures.json", ("GET",), fidelity_only=True
+)
 def program_member_import_failures(ctx: Ctx, batch_id: int) -> Response:
     return _report(ctx, batch_id, "failures", PROGRAM_MEMBERS)
 
 
-@router.route("/bulk/v1/program/members/import/<int:batch_id>/warnings.json", ("GET",))
+@router.route(
+    "/bulk/v1/program/members/import/<int:batch_id>/warnings.json", ("GET",), fidelity_only=True
+)
 def program_member_import_warnings(ctx: Ctx, batch_id: int) -> Response:
     return _report(ctx, batch_id, "warnings", PROGRAM_MEMBERS)
-
-
-# -- custom objects --------------------------------------------------------------------
 
 
 def _custom_object_batch(ctx: Ctx, api_name: str, batch_id: int) -> dict[str, Any]:
@@ -165,48 +164,44 @@ def _custom_object_batch(ctx: Ctx, api_name: str, batch_id: int) -> dict[str, An
 
 
 @router.route(
-    "/bulk/v1/customobjects/<api_name>/import.json", ("POST",), max_body="max_bulk_import_bytes"
+    "/bulk/v1/customobjects/<api_name>/import.json",
+    ("POST",),
+    max_body="max_bulk_import_bytes",
+    fidelity_only=True,
 )
 def import_custom_objects(ctx: Ctx, api_name: str) -> dict[str, Any]:
     ot = custom_object_type(api_name)
     if ot is None:
         raise ApiError("1003", f"Invalid custom object type '{api_name}'")
     upload, fmt = _upload(ctx)
-    batch = imports.runner(ctx.app).submit_batch(
-        upload, CUSTOM_OBJECTS, fmt, objectApiName=ot.name
-    )
+    batch = imports.runner(ctx.app).submit_batch(upload, CUSTOM_OBJECTS, fmt, objectApiName=ot.name)
     return envelope.ok([imports.created(batch)])
 
 
-@router.route("/bulk/v1/customobjects/<api_name>/import/<int:batch_id>/status.json", ("GET",))
+@router.route(
+    "/bulk/v1/customobjects/<api_name>/import/<int:batch_id>/status.json",
+    ("GET",),
+    fidelity_only=True,
+)
 def custom_object_import_status(ctx: Ctx, api_name: str, batch_id: int) -> dict[str, Any]:
     return envelope.ok([public(_custom_object_batch(ctx, api_name, batch_id))])
 
 
-@router.route("/bulk/v1/customobjects/<api_name>/import/<int:batch_id>/failures.json", ("GET",))
+@router.route(
+    "/bulk/v1/customobjects/<api_name>/import/<int:batch_id>/failures.json",
+    ("GET",),
+    fidelity_only=True,
+)
 def custom_object_import_failures(ctx: Ctx, api_name: str, batch_id: int) -> Response:
     _custom_object_batch(ctx, api_name, batch_id)
     return _report(ctx, batch_id, "failures", CUSTOM_OBJECTS)
 
 
-@router.route("/bulk/v1/customobjects/<api_name>/import/<int:batch_id>/warnings.json", ("GET",))
+@router.route(
+    "/bulk/v1/customobjects/<api_name>/import/<int:batch_id>/warnings.json",
+    ("GET",),
+    fidelity_only=True,
+)
 def custom_object_import_warnings(ctx: Ctx, api_name: str, batch_id: int) -> Response:
     _custom_object_batch(ctx, api_name, batch_id)
     return _report(ctx, batch_id, "warnings", CUSTOM_OBJECTS)
-
-
-@ground_truth("import_batches")
-def _import_batches(store: Store) -> Any:
-    for batch in store.docs(imports.DOC_KIND):
-        kind = imports.batch_kind(batch)
-        extra = {
-            LEADS: ("lookupField", "listId", "partitionName"),
-            PROGRAM_MEMBERS: ("programId", "programMemberStatus"),
-            CUSTOM_OBJECTS: ("objectApiName",),
-        }[kind]
-        yield {
-            **public(batch),
-            "kind": kind,
-            "format": batch.get("format"),
-            **{name: batch.get(name) for name in extra},
-        }

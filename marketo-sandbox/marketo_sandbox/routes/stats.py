@@ -58,16 +58,16 @@ def usage_today(ctx: Ctx) -> dict[str, Any]:
     return ok(_usage(ctx, _days(ctx, 1)))
 
 
-@router.route("/rest/v1/stats/usage/last7days.json", ("GET",))
+@router.route("/rest/v1/stats/usage/last7days.json", ("GET",), fidelity_only=True)
 def usage_last_7_days(ctx: Ctx) -> dict[str, Any]:
     return ok(_usage(ctx, _days(ctx, 7)))
 
 
-@router.route("/rest/v1/stats/errors.json", ("GET",))
+@router.route("/rest/v1/stats/errors.json", ("GET",), fidelity_only=True)
 def errors_today(ctx: Ctx) -> dict[str, Any]:
     return ok(_errors(ctx, _days(ctx, 1)))
 
 
-@router.route("/rest/v1/stats/errors/last7days.json", ("GET",))
+@router.route("/rest/v1/stats/errors/last7days.json", ("GET",), fidelity_only=True)
 def errors_last_7_days(ctx: Ctx) -> dict[str, Any]:
     return ok(_errors(ctx, _days(ctx, 7)))

@@ -36,12 +36,10 @@ from werkzeug.utils import send_file
 from werkzeug.wrappers import Response
 
 from marketo_sandbox import envelope
-from marketo_sandbox.api.control import ground_truth
 from marketo_sandbox.app import Ctx, router
 from marketo_sandbox.bulk import exports
 from marketo_sandbox.bulk.exports import STATUSES, public
 from marketo_sandbox.envelope import ApiError, HttpError
-from marketo_sandbox.store import Store
 
 Handler = Callable[..., Any]
 
@@ -164,24 +162,16 @@ def _register(prefix: str, entity_of: Callable[[dict[str, Any]], str]) -> None:
     router.route(f"{base}/<export_id>/status.json", ("GET",))(bind(_status, "export_id"))
     router.route(f"{base}/<export_id>/file.json", ("GET",))(bind(_file, "export_id"))
     router.route(f"{base}/<export_id>/cancel.json", ("POST",))(bind(_cancel, "export_id"))
-    router.route(f"{base}.json", ("GET",))(bind(_list))
+    router.route(f"{base}.json", ("GET",), fidelity_only=True)(bind(_list))
 
 
 _register("leads", lambda _: "leads")
+
+
 _register("activities", lambda _: "activities")
+
+
 _register("program/members", lambda _: "program/members")
+
+
 _register("customobjects/<api_name>", lambda values: f"customobjects/{values['api_name']}")
-
-
-@ground_truth("export_jobs")
-def _export_jobs(store: Store) -> Any:
-    for job in store.docs(exports.DOC_KIND):
-        spec = job.get("spec") or {}
-        yield {
-            **public(job),
-            "entity": job["entity"],
-            "fields": spec.get("fields"),
-            "filter": spec.get("filter"),
-            "columnHeaderNames": spec.get("columnHeaderNames"),
-            "fileGone": bool(job.get("fileGone")),
-        }

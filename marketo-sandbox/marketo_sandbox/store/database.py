@@ -1,12 +1,7 @@
-"""Where the sandbox keeps its data: one SQLite database in a work directory.
+"""The sandbox's database: one SQLite file in a work directory, a connection per thread.
 
 SQLite keeps memory flat for the ``bench`` seed (a million activities) and lets bulk
-export jobs stream rows from a consistent read while REST writes go on (WAL mode, one
-connection per thread). Every object is a JSON document in ``data``; the other columns
-are only what the API filters or orders by.
-
-Timestamps are stored as Marketo writes them, ``YYYY-MM-DDTHH:MM:SSZ`` (UTC, whole
-seconds), which also sorts correctly as text.
+export jobs stream rows from a consistent read while REST writes go on (WAL mode).
 """
 
 from __future__ import annotations
@@ -18,85 +13,24 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS leads (
-    id INTEGER PRIMARY KEY,
-    email TEXT,
-    createdAt TEXT NOT NULL,
-    updatedAt TEXT NOT NULL,
-    data TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS leads_email ON leads(email COLLATE NOCASE);
-CREATE INDEX IF NOT EXISTS leads_updated ON leads(updatedAt);
-CREATE INDEX IF NOT EXISTS leads_created ON leads(createdAt);
+from marketo_sandbox.store.schema import SCHEMA
+from marketo_sandbox.timestamps import format_ts
 
--- Activity ids grow with time, so an id is also a position in the activity feed
--- (what a paging token encodes).
-CREATE TABLE IF NOT EXISTS activities (
-    id INTEGER PRIMARY KEY,
-    leadId INTEGER NOT NULL,
-    activityDate TEXT NOT NULL,
-    activityTypeId INTEGER NOT NULL,
-    data TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS activities_date ON activities(activityDate);
-CREATE INDEX IF NOT EXISTS activities_type ON activities(activityTypeId, id);
-CREATE INDEX IF NOT EXISTS activities_lead ON activities(leadId);
-
--- Companies, sales persons, opportunities, roles, custom objects, programs, static
--- lists, smart campaigns: `kind` names the object type, `pk` is its idField value and
--- `dkey` the canonical JSON of its dedupe fields (what sync and delete match on).
-CREATE TABLE IF NOT EXISTS objects (
-    kind TEXT NOT NULL,
-    pk TEXT NOT NULL,
-    dkey TEXT,
-    createdAt TEXT,
-    updatedAt TEXT,
-    data TEXT NOT NULL,
-    PRIMARY KEY (kind, pk)
-);
-CREATE INDEX IF NOT EXISTS objects_dkey ON objects(kind, dkey);
-CREATE INDEX IF NOT EXISTS objects_updated ON objects(kind, updatedAt);
-
-CREATE TABLE IF NOT EXISTS program_members (
-    programId INTEGER NOT NULL,
-    leadId INTEGER NOT NULL,
-    updatedAt TEXT NOT NULL,
-    data TEXT NOT NULL,
-    PRIMARY KEY (programId, leadId)
-);
-CREATE INDEX IF NOT EXISTS program_members_lead ON program_members(leadId);
-CREATE INDEX IF NOT EXISTS program_members_updated ON program_members(programId, updatedAt);
-
-CREATE TABLE IF NOT EXISTS list_members (
-    listId INTEGER NOT NULL,
-    leadId INTEGER NOT NULL,
-    createdAt TEXT NOT NULL,
-    PRIMARY KEY (listId, leadId)
-);
-CREATE INDEX IF NOT EXISTS list_members_lead ON list_members(leadId);
-
-CREATE TABLE IF NOT EXISTS sequences (
-    name TEXT PRIMARY KEY,
-    value INTEGER NOT NULL
-);
-
--- Free-form documents the API keeps between calls (export jobs, import batches, ...).
-CREATE TABLE IF NOT EXISTS documents (
-    kind TEXT NOT NULL,
-    key TEXT NOT NULL,
-    data TEXT NOT NULL,
-    PRIMARY KEY (kind, key)
-);
-"""
+INSERT_LEAD = "INSERT INTO leads(id, email, createdAt, updatedAt, data) VALUES(?,?,?,?,?)"
+INSERT_LIST_MEMBER = "INSERT OR IGNORE INTO list_members(listId, leadId, createdAt) VALUES(?,?,?)"
+PUT_PROGRAM_MEMBER = (
+    "INSERT INTO program_members(programId, leadId, updatedAt, data) VALUES(?,?,?,?) "
+    "ON CONFLICT(programId, leadId) DO UPDATE SET updatedAt=excluded.updatedAt, "
+    "data=excluded.data"
+)
 
 
-def format_ts(epoch: float) -> str:
-    return datetime.fromtimestamp(int(epoch), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+def lead_row(data: dict[str, Any]) -> tuple[Any, ...]:
+    """The ``leads`` columns of a lead document, in :data:`INSERT_LEAD` order."""
+    return int(data["id"]), data.get("email"), data["createdAt"], data["updatedAt"], dumps(data)
 
 
 def dumps(value: Any) -> str:
@@ -236,20 +170,89 @@ class Store:
             )
         return doc
 
+    # -- leads and memberships ---------------------------------------------------------
+
+    def insert_lead(self, data: dict[str, Any]) -> None:
+        """A new lead row exactly as given (the domain sets ids, defaults and dates)."""
+        with self.transaction() as db:
+            db.execute(INSERT_LEAD, lead_row(data))
+
+    def update_lead(self, data: dict[str, Any]) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE leads SET email=?, updatedAt=?, data=? WHERE id=?",
+                (data.get("email"), data["updatedAt"], dumps(data), int(data["id"])),
+            )
+
+    def lead(self, lead_id: int) -> dict[str, Any] | None:
+        row = self.conn().execute("SELECT data FROM leads WHERE id=?", (lead_id,)).fetchone()
+        return json.loads(row["data"]) if row else None
+
+    def lead_updated_at(self, lead_id: int) -> str | None:
+        """The ``updatedAt`` column (what reads filter and order by), kept beside the document."""
+        row = self.conn().execute("SELECT updatedAt FROM leads WHERE id=?", (lead_id,)).fetchone()
+        return str(row["updatedAt"]) if row else None
+
+    def remove_lead_rows(self, lead_ids: Iterable[int]) -> None:
+        """Rows gone, nothing else: Marketo's delete (links, activities) is the domain's."""
+        with self.transaction() as db:
+            db.executemany("DELETE FROM leads WHERE id=?", [(int(i),) for i in lead_ids])
+
+    def add_list_member(self, list_id: int, lead_id: int, created_at: str) -> None:
+        with self.transaction() as db:
+            db.execute(INSERT_LIST_MEMBER, (int(list_id), int(lead_id), created_at))
+
+    def list_member_ids(self, list_id: int) -> list[int]:
+        rows = self.query(
+            "SELECT leadId FROM list_members WHERE listId=? ORDER BY leadId", (list_id,)
+        )
+        return [int(r["leadId"]) for r in rows]
+
+    def put_program_member(
+        self, program_id: int, lead_id: int, updated_at: str, data: dict[str, Any]
+    ) -> None:
+        """Insert or replace a membership (``data`` is the member document)."""
+        with self.transaction() as db:
+            db.execute(PUT_PROGRAM_MEMBER, (int(program_id), int(lead_id), updated_at, dumps(data)))
+
+    def program_member(self, program_id: int, lead_id: int) -> dict[str, Any] | None:
+        row = (
+            self.conn()
+            .execute(
+                "SELECT data FROM program_members WHERE programId=? AND leadId=?",
+                (program_id, lead_id),
+            )
+            .fetchone()
+        )
+        return json.loads(row["data"]) if row else None
+
+    def lead_memberships(self, lead_id: int) -> tuple[list[int], list[int]]:
+        """(list ids, program ids) the lead is a member of."""
+        lists = self.query(
+            "SELECT listId FROM list_members WHERE leadId=? ORDER BY listId", (lead_id,)
+        )
+        programs = self.query(
+            "SELECT programId FROM program_members WHERE leadId=? ORDER BY programId", (lead_id,)
+        )
+        return [int(r["listId"]) for r in lists], [int(r["programId"]) for r in programs]
+
+    def activities_of(self, lead_id: int, type_id: int | None = None) -> list[dict[str, Any]]:
+        """A lead's activities in id order, optionally of one type."""
+        if type_id is None:
+            rows = self.query("SELECT data FROM activities WHERE leadId=? ORDER BY id", (lead_id,))
+        else:
+            rows = self.query(
+                "SELECT data FROM activities WHERE leadId=? AND activityTypeId=? ORDER BY id",
+                (lead_id, type_id),
+            )
+        return [json.loads(r["data"]) for r in rows]
+
     # -- generic objects ---------------------------------------------------------------
 
     def object_get(self, kind: str, pk: Any) -> dict[str, Any] | None:
         row = (
             self.conn()
             .execute("SELECT data FROM objects WHERE kind=? AND pk=?", (kind, str(pk)))
-            .fetchone()
-        )
-        return json.loads(row["data"]) if row else None
-
-    def object_by_dedupe(self, kind: str, dkey: str) -> dict[str, Any] | None:
-        row = (
-            self.conn()
-            .execute("SELECT data FROM objects WHERE kind=? AND dkey=?", (kind, dkey))
             .fetchone()
         )
         return json.loads(row["data"]) if row else None
@@ -262,11 +265,6 @@ class Store:
                 "createdAt=excluded.createdAt, updatedAt=excluded.updatedAt, data=excluded.data",
                 (kind, str(pk), dkey, data.get("createdAt"), data.get("updatedAt"), dumps(data)),
             )
-
-    def object_delete(self, kind: str, pk: Any) -> bool:
-        with self.transaction() as db:
-            cur = db.execute("DELETE FROM objects WHERE kind=? AND pk=?", (kind, str(pk)))
-            return cur.rowcount > 0
 
     def objects(self, kind: str) -> Iterator[dict[str, Any]]:
         for row in self.iterate("SELECT data FROM objects WHERE kind=? ORDER BY rowid", (kind,)):

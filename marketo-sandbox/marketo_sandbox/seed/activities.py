@@ -1,10 +1,5 @@
-"""``/rest/v1/activities``: types, paging tokens, activities, lead changes, deleted leads.
-
-A paging token is a position in the activity id space (ids grow with time, see the
-renumbering seeder). Like Marketo, a read scans a bounded range of ids per call and
-returns what matches in it: a page can be short or EMPTY while ``moreResult`` is true,
-and every response carries ``nextPageToken`` and ``moreResult`` so a client can resume
-later from where it stopped. An empty page has no ``result`` key at all, as in Marketo.
+"""Seeded activities of every type, then renumbered so activity ids grow with
+activityDate as they do in Marketo (a paging token is an id position).
 """
 
 from __future__ import annotations
@@ -14,226 +9,23 @@ import functools
 import json
 import math
 import sqlite3
-import time
-from collections.abc import Iterator
-from datetime import datetime
 from json.encoder import encode_basestring as _quote
 from random import Random
 from typing import Any
 
-from marketo_sandbox.api.control import ground_truth
-from marketo_sandbox.api.leads import decode_token, encode_token
-from marketo_sandbox.app import Ctx, router
-from marketo_sandbox.envelope import ApiError, ok
 from marketo_sandbox.model import activity_types as at
-from marketo_sandbox.model.activity_types import ACTIVITY_TYPES, ACTIVITY_TYPES_BY_ID
+from marketo_sandbox.model.activity_types import ACTIVITY_TYPES_BY_ID
 from marketo_sandbox.model.leads import (
     FIELD_SPECS,
-    FIELD_SPECS_BY_ID,
     activity_text,
-    canonical_field,
-    parse_datetime,
 )
 from marketo_sandbox.model.shared import KIND_CAMPAIGNS, KIND_PROGRAMS
-from marketo_sandbox.seed import SeedSpec, seeder
+from marketo_sandbox.seed import SeedSpec, seeder, tables
 from marketo_sandbox.store import Store, dumps
+from marketo_sandbox.timestamps import format_ts, parse_datetime, to_epoch
 
-TOKEN_KIND = "act"  # noqa: S105 - a paging token prefix, not a secret
-MAX_TYPE_IDS = 10
-MAX_LEAD_IDS = 30
-# Activity ids one call scans (Marketo pages through its activity store by range, so
-# sparse types give empty pages). Tests shrink it with config extra.activity_scan_window.
-DEFAULT_SCAN_WINDOW = 10_000
 # Sequence row the activity seeder leaves: ids up to it already follow activityDate.
 _ORDERED_THROUGH = "activity_date_ordered"
-_OPTIONAL_KEYS = ("campaignId", "primaryAttributeValueId", "primaryAttributeValue")
-
-
-def present(doc: dict[str, Any]) -> dict[str, Any]:
-    """An activity as the REST API shows it: absent optional keys rather than nulls."""
-    return {k: v for k, v in doc.items() if not (k in _OPTIONAL_KEYS and v is None)}
-
-
-def _scan_window(ctx: Ctx) -> int:
-    try:
-        return max(1, int(ctx.config.extra.get("activity_scan_window", DEFAULT_SCAN_WINDOW)))
-    except (TypeError, ValueError):
-        return DEFAULT_SCAN_WINDOW
-
-
-def _last_id(store: Store) -> int:
-    row = store.query("SELECT value FROM sequences WHERE name='activity'")
-    return int(row[0]["value"]) if row else 0
-
-
-def _int_list(ctx: Ctx, name: str) -> list[int]:
-    try:
-        return [int(v) for v in ctx.list_arg(name)]
-    except ValueError:
-        raise ApiError("1003", f"Invalid value for {name}") from None
-
-
-def _scan(ctx: Ctx, where: list[str], params: list[Any]) -> tuple[list[dict[str, Any]], int, bool]:
-    """One call's range scan: (matching docs in id order, next position, more to read)."""
-    position = decode_token(ctx.require("nextPageToken"), TOKEN_KIND)
-    batch = ctx.batch_size()
-    end = position + _scan_window(ctx)
-    lead_ids = _int_list(ctx, "leadIds")
-    if len(lead_ids) > MAX_LEAD_IDS:
-        raise ApiError("1003", f"Number of leadIds exceeds {MAX_LEAD_IDS}")
-    if lead_ids:
-        where.append(f"leadId IN ({','.join('?' * len(lead_ids))})")
-        params.extend(lead_ids)
-    list_id = ctx.int_arg("listId")
-    if list_id is not None:
-        where.append("leadId IN (SELECT leadId FROM list_members WHERE listId=?)")
-        params.append(list_id)
-    rows = ctx.store.query(
-        f"SELECT id, data FROM activities WHERE id >= ? AND id < ? AND {' AND '.join(where)} "  # noqa: S608
-        "ORDER BY id LIMIT ?",
-        [position, end, *params, batch],
-    )
-    next_position = rows[-1]["id"] + 1 if len(rows) == batch else end
-    last = _last_id(ctx.store)
-    next_position = max(position, min(next_position, last + 1))
-    return [json.loads(r["data"]) for r in rows], next_position, next_position <= last
-
-
-def _page(result: list[dict[str, Any]], position: int, more: bool) -> dict[str, Any]:
-    return ok(result or None, nextPageToken=encode_token(TOKEN_KIND, position), moreResult=more)
-
-
-@router.route("/rest/v1/activities/types.json", ("GET",))
-def types(ctx: Ctx) -> dict[str, Any]:
-    return ok(ACTIVITY_TYPES)
-
-
-def position_at(store: Store, since: str) -> int:
-    """The first activity id dated at or after ``since`` (or the next id to be issued)."""
-    # Ids follow dates, so the date index's first entry is the position (no range scan).
-    row = store.query(
-        "SELECT id FROM activities WHERE activityDate >= ? ORDER BY activityDate, id LIMIT 1",
-        (since,),
-    )
-    if row:
-        return int(row[0]["id"])
-    return _last_id(store) + 1
-
-
-@router.route("/rest/v1/activities/pagingtoken.json", ("GET",))
-def paging_token(ctx: Ctx) -> dict[str, Any]:
-    text = ctx.require("sinceDatetime")
-    since = parse_datetime(text)
-    if since is None:
-        raise ApiError("1001", f"Invalid value '{text}'. Required of type 'datetime'")
-    position = position_at(ctx.store, since.strftime("%Y-%m-%dT%H:%M:%SZ"))
-    return ok(None, nextPageToken=encode_token(TOKEN_KIND, position))
-
-
-@router.route("/rest/v1/activities.json", ("GET",))
-def activities(ctx: Ctx) -> dict[str, Any]:
-    type_ids = _int_list(ctx, "activityTypeIds")
-    if not type_ids:
-        raise ApiError("1003", "activityTypeIds cannot be blank")
-    if len(set(type_ids)) > MAX_TYPE_IDS:
-        raise ApiError("1003", f"Number of activityTypeIds exceeds {MAX_TYPE_IDS}")
-    unknown = [t for t in type_ids if t not in ACTIVITY_TYPES_BY_ID]
-    if unknown:
-        raise ApiError("1003", f"Invalid activity type id '{unknown[0]}'")
-    where = [f"activityTypeId IN ({','.join('?' * len(set(type_ids)))})"]
-    params: list[Any] = list(dict.fromkeys(type_ids))
-    asset_ids = _int_list(ctx, "assetIds")
-    if asset_ids:
-        if len(set(type_ids)) != 1:
-            raise ApiError("1003", "assetIds can only be used with a single activity type id")
-        where.append(
-            f"json_extract(data, '$.primaryAttributeValueId') IN ({','.join('?' * len(asset_ids))})"
-        )
-        params.extend(asset_ids)
-    docs, position, more = _scan(ctx, where, params)
-    return _page([present(d) for d in docs], position, more)
-
-
-def lead_change(doc: dict[str, Any]) -> dict[str, Any]:
-    """A New Lead / Change Data Value activity as leadchanges.json shows it."""
-    item: dict[str, Any] = {
-        "id": doc["id"],
-        "marketoGUID": doc["marketoGUID"],
-        "leadId": doc["leadId"],
-        "activityDate": doc["activityDate"],
-        "activityTypeId": doc["activityTypeId"],
-    }
-    if doc.get("campaignId") is not None:
-        item["campaignId"] = doc["campaignId"]
-    attributes = doc.get("attributes") or []
-    fields: list[dict[str, Any]] = []
-    if doc["activityTypeId"] == at.CHANGE_DATA_VALUE:
-        values = {a["name"]: a["value"] for a in attributes}
-        spec = FIELD_SPECS_BY_ID.get(doc.get("primaryAttributeValueId") or -1)
-        fields.append(
-            {
-                "id": doc.get("primaryAttributeValueId"),
-                "name": spec.name if spec else doc.get("primaryAttributeValue"),
-                "newValue": values.get("New Value"),
-                "oldValue": values.get("Old Value"),
-            }
-        )
-        attributes = [a for a in attributes if a["name"] not in ("New Value", "Old Value")]
-    item["fields"] = fields
-    item["attributes"] = attributes
-    return item
-
-
-@router.route("/rest/v1/activities/leadchanges.json", ("GET",))
-def lead_changes(ctx: Ctx) -> dict[str, Any]:
-    requested = ctx.list_arg("fields")
-    if not requested:
-        raise ApiError("1003", "fields cannot be blank")
-    field_ids = []
-    for name in requested:
-        canonical = canonical_field(name)
-        if canonical is None:
-            raise ApiError("1006", f"Field '{name}' not found")
-        field_ids.append(FIELD_SPECS[canonical].id)
-    marks = ",".join("?" * len(field_ids))
-    where = [
-        f"(activityTypeId = ? OR (activityTypeId = ? AND "
-        f"json_extract(data, '$.primaryAttributeValueId') IN ({marks})))"
-    ]
-    docs, position, more = _scan(ctx, where, [at.NEW_LEAD, at.CHANGE_DATA_VALUE, *field_ids])
-    return _page([lead_change(d) for d in docs], position, more)
-
-
-def deleted_lead(doc: dict[str, Any]) -> dict[str, Any]:
-    item = present(doc)
-    item["attributes"] = []
-    return item
-
-
-@router.route("/rest/v1/activities/deletedleads.json", ("GET",))
-def deleted_leads(ctx: Ctx) -> dict[str, Any]:
-    docs, position, more = _scan(ctx, ["activityTypeId = ?"], [at.DELETE_LEAD])
-    return _page([deleted_lead(d) for d in docs], position, more)
-
-
-# -- ground truth ----------------------------------------------------------------------
-
-
-@ground_truth("activities")
-def all_activities(store: Store) -> Iterator[dict[str, Any]]:
-    for row in store.iterate("SELECT data FROM activities ORDER BY id"):
-        yield present(json.loads(row["data"]))
-
-
-@ground_truth("deleted_leads")
-def all_deleted_leads(store: Store) -> Iterator[dict[str, Any]]:
-    for row in store.iterate(
-        "SELECT data FROM activities WHERE activityTypeId=? ORDER BY id", (at.DELETE_LEAD,)
-    ):
-        yield deleted_lead(json.loads(row["data"]))
-
-
-# -- seed ------------------------------------------------------------------------------
 
 # Relative volume of each type in a typical instance: email and web dominate.
 _WEIGHTS: dict[int, float] = {
@@ -258,60 +50,16 @@ _WEIGHTS: dict[int, float] = {
     at.PRODUCT_TRIAL_STARTED: 0.4,
     at.PUSH_LEAD_TO_MARKETO: 0.3,
 }
-_PAGES = [
-    (100 + i, p)
-    for i, p in enumerate(
-        (
-            "https://www.example.com/",
-            "https://www.example.com/pricing",
-            "https://www.example.com/product/analytics",
-            "https://www.example.com/product/automation",
-            "https://www.example.com/customers",
-            "https://www.example.com/blog/crm-sync",
-            "https://www.example.com/blog/lead-scoring-101",
-            "https://www.example.com/careers",
-            "https://www.example.com/contact",
-            "https://www.example.com/de/preise",
-            "https://www.example.com/fr/tarifs",
-            "https://www.example.com/webinars",
-        )
-    )
-]
-_FORMS = [
-    (1001, "Contact Us"),
-    (1002, "Demo Request"),
-    (1003, "Webinar Registration"),
-    (1004, "Whitepaper Download"),
-]
-_LINKS = [
-    (5001, "https://www.example.com/ebook.pdf"),
-    (5002, "https://www.example.com/roi-calculator"),
-    (5003, "https://www.example.com/trial"),
-]
-_MAILINGS = [
-    (2000 + i, name)
-    for i, name in enumerate(
-        (
-            "Newsletter - January",
-            "Newsletter - February",
-            "Newsletter - March",
-            "Webinar Invite: Q2 Roadmap",
-            "Nurture 1 - Welcome",
-            "Nurture 2 - Case Study",
-            "Nurture 3 - Pricing",
-            "Event Follow-up: SaaStr",
-            "Product Update: Automation",
-            "Renewal Reminder",
-            "Trial Day 3 Tips",
-            "Survey: How are we doing?",
-        )
-    )
-]
-_AGENTS = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/126.0",
-    "Mozilla/5.0 (Macintosh) Safari/17.4",
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4) Mobile/15E148",
-)
+
+
+_TABLES = tables("activities")
+_PAGES = _TABLES["web_pages"]
+_FORMS = _TABLES["forms"]
+_LINKS = _TABLES["links"]
+_MAILINGS = _TABLES["emails"]
+_AGENTS = _TABLES["user_agents"]
+
+
 _CDV_FIELDS: dict[str, tuple[Any, ...]] = {
     "leadStatus": (
         "New",
@@ -334,23 +82,11 @@ _CDV_FIELDS: dict[str, tuple[Any, ...]] = {
     "seatsRequested": (5, 10, 25, 50, 100),
     "isCustomer": (True, False),
 }
-_CDV_REASONS = ("Changed by Smart Campaign", "Web form fillout", "Sales update", "Data enrichment")
-_CDV_SOURCES = ("Marketo Flow Action", "Web form fillout", "Web service API", "Sales Insight")
-_SCORE_REASONS = (
-    "Visited pricing page",
-    "Opened email",
-    "Attended webinar",
-    "Score decay",
-    "Filled out form",
-)
 
 
-def _ts(epoch: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
-
-
-def _epoch(text: str) -> float:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+_CDV_REASONS = _TABLES["change_reasons"]
+_CDV_SOURCES = _TABLES["change_sources"]
+_SCORE_REASONS = _TABLES["score_reasons"]
 
 
 def _ip(rng: Random) -> str:
@@ -542,7 +278,11 @@ class _ActivityFactory:
             return (
                 None,
                 desc,
-                {"Date": _ts(t), "Source": "Web", "Type": r.choice(("Web", "Email", "Milestone"))},
+                {
+                    "Date": format_ts(t),
+                    "Source": "Web",
+                    "Type": r.choice(("Web", "Email", "Milestone")),
+                },
                 self.campaign(),
             )
         if type_id == at.CHANGE_REVENUE_STAGE:
@@ -556,7 +296,7 @@ class _ActivityFactory:
                     "New Stage": new[1],
                     "Old Stage": old[1],
                     "Reason": "Stage rule",
-                    "SLA Expiration": _ts(t + 7 * 86400),
+                    "SLA Expiration": format_ts(t + 7 * 86400),
                 },
                 None,
             )
@@ -592,12 +332,12 @@ class _ActivityFactory:
                 f"B-{r.randrange(1, 40)}",
                 {
                     "Event Name": r.choice(("SaaStr Annual", "Dreamforce", "DMEXCO Köln")),
-                    "Visit Date": _ts(t)[:10],
+                    "Visit Date": format_ts(t)[:10],
                     "Minutes at Booth": r.randrange(2, 45),
                     "Badge Scanned": r.random() < 0.8,
                     "Estimated Budget": round(r.random() * 90_000, 2),
                     "Interest Level": round(r.random() * 5, 1),
-                    "Follow-up At": _ts(t + 2 * 86400),
+                    "Follow-up At": format_ts(t + 2 * 86400),
                     "Notes": "Wants pricing for 50 seats",
                 },
                 None,
@@ -607,7 +347,7 @@ class _ActivityFactory:
                 None,
                 r.choice(("Analytics Pro", "Automation Suite")),
                 {
-                    "Trial Start": _ts(t),
+                    "Trial Start": format_ts(t),
                     "Trial Length Days": r.choice((14, 30)),
                     "Seats": r.randrange(1, 50),
                     "Conversion Probability": round(r.random(), 3),
@@ -735,7 +475,7 @@ def _row(
     return activity_id, lead_id, date, type_id, doc
 
 
-@seeder(50)
+@seeder(50, "marketo_sandbox.api.activities.seed_activities")
 def seed_activities(store: Store, spec: SeedSpec, rng: Random, now: float) -> None:
     """spec.activities activities over the leads' lifetimes, written in date order.
 
@@ -777,7 +517,7 @@ def seed_activities(store: Store, spec: SeedSpec, rng: Random, now: float) -> No
     programs.sort()
     factory = _ActivityFactory(rng, campaigns, programs, initial)
 
-    created = [_epoch(r["createdAt"]) for r in leads]
+    created = [to_epoch(r["createdAt"]) for r in leads]
     lead_ids = [r["id"] for r in leads]
     others = max(0, spec.activities - len(leads))
     # Pushes name the program a lead was pushed into: none without programs.
@@ -789,7 +529,7 @@ def seed_activities(store: Store, spec: SeedSpec, rng: Random, now: float) -> No
         cum.append(total_weight)
 
     day = 86400
-    first = min([*created[:1], *([_epoch(earliest)] if earliest else [])], default=now)
+    first = min([*created[:1], *([to_epoch(earliest)] if earliest else [])], default=now)
     start_day = math.floor(first / day) * day
     days = max(1, math.ceil((now - start_day) / day))
     # Activity volume follows the size of the database: each day gets a share
@@ -845,9 +585,9 @@ def seed_activities(store: Store, spec: SeedSpec, rng: Random, now: float) -> No
             day_start = start_day + d * day
             day_end = min(now, day_start + day)
             events: list[tuple[float, int, Any]] = []
-            until = _ts(day_end) if d < days - 1 else "9999"
+            until = format_ts(day_end) if d < days - 1 else "9999"
             while pending is not None and pending["activityDate"] < until:
-                events.append((_epoch(pending["activityDate"]), 1, tuple(pending)))
+                events.append((to_epoch(pending["activityDate"]), 1, tuple(pending)))
                 pending = earlier.fetchone()
             while next_lead < len(created) and created[next_lead] < day_end:
                 events.append((created[next_lead], 0, next_lead))
@@ -894,7 +634,7 @@ def seed_activities(store: Store, spec: SeedSpec, rng: Random, now: float) -> No
                         _row(
                             activity_id,
                             lead_id,
-                            _ts(t),
+                            format_ts(t),
                             type_id,
                             attrs,
                             campaign=campaign,
@@ -939,7 +679,7 @@ def _apply_changes(
             data = json.loads(row["data"])
             for field, value in values.items():
                 data[field] = value
-            updated = max(row["updatedAt"], _ts(last))
+            updated = max(row["updatedAt"], format_ts(last))
             data["updatedAt"] = updated
             updates.append((updated, dumps(data), row["id"]))
     db.executemany("UPDATE leads SET updatedAt=?, data=? WHERE id=?", updates)
@@ -1003,6 +743,6 @@ def renumber_activities(store: Store) -> None:
                 )
 
 
-@seeder(90)
+@seeder(90, "marketo_sandbox.api.activities.seed_renumber_activities")
 def seed_renumber_activities(store: Store, spec: SeedSpec, rng: Random, now: float) -> None:
     renumber_activities(store)

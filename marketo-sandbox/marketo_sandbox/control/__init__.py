@@ -1,0 +1,1 @@
+"""The ``/_sandbox`` control API (no auth, not counted) and the faults it injects."""
