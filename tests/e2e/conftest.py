@@ -22,6 +22,11 @@ def repository_files(root: Path) -> list[str]:
 
 
 @pytest.fixture(scope="session")
+def repository_file_names() -> list[str]:
+    return repository_files(REPO)
+
+
+@pytest.fixture(scope="session")
 def clean_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     copy = tmp_path_factory.mktemp("clone") / "marketo-crm"
     for name in repository_files(REPO):

@@ -42,7 +42,10 @@ class DemoRun:
 
     @property
     def summary(self) -> dict[str, Any]:
-        return json.loads((self.root / "output" / "demo" / "summary.json").read_text())
+        summary: dict[str, Any] = json.loads(
+            (self.root / "output" / "demo" / "summary.json").read_text()
+        )
+        return summary
 
     def query(self, database: str, sql: str) -> list[list[Any]]:
         """Rows of a query on output/<database>, through the target-duckdb plugin's Python
@@ -58,7 +61,8 @@ class DemoRun:
             [str(python), "-c", script, str(self.root / "output" / database), sql],
             capture_output=True, text=True, check=True, timeout=120,
         )
-        return json.loads(out.stdout)
+        rows: list[list[Any]] = json.loads(out.stdout)
+        return rows
 
     def column(self, database: str, table: str, column: str) -> set[Any]:
         catalog = Path(database).stem

@@ -37,13 +37,15 @@ hub = _generator()
 
 
 def about(name: str) -> dict[str, Any]:
-    return json.loads(hub.about(name, "json"))
+    described: dict[str, Any] = json.loads(hub.about(name, "json"))
+    return described
 
 
 def meltano_plugin(name: str) -> dict[str, Any]:
     project = yaml.safe_load((ROOT / "meltano.yml").read_text(encoding="utf-8"))
     (plugin,) = [p for p in project["plugins"][PLUGINS[name]] if p["name"] == name]
-    return plugin
+    found: dict[str, Any] = plugin
+    return found
 
 
 def test_generated_files_are_current() -> None:

@@ -64,12 +64,13 @@ def _attempt(cmd: list[str], kill_after: float | None, stdin: Path | None, log: 
     """One run; SIGKILLed ``kill_after`` seconds after its start (None: let it finish)."""
     result = Attempt()
     started = time.monotonic()
+    # Popen as a context manager closes the stdout pipe: a killed run's pipe is otherwise
+    # left for the garbage collector (a ResourceWarning, an error under filterwarnings).
     with log.open("a", encoding="utf-8") as err, (
         stdin.open("rb") if stdin else open(os.devnull, "rb")
-    ) as source:
-        proc = subprocess.Popen(
-            cmd, stdin=source, stdout=subprocess.PIPE, stderr=err, text=True, env=plugin_env(),
-        )
+    ) as source, subprocess.Popen(
+        cmd, stdin=source, stdout=subprocess.PIPE, stderr=err, text=True, env=plugin_env(),
+    ) as proc:
         assert proc.stdout is not None
         stdout = proc.stdout
 
