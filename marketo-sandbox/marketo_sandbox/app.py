@@ -233,7 +233,12 @@ class SandboxApp:
         self, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
         request = Request(environ)
-        response = self.dispatch(request, environ)
+        try:
+            response = self.dispatch(request, environ)
+        finally:
+            # A multipart upload (bulk import) is spooled to a temporary file that only
+            # close() releases; handlers keep what they need before they return.
+            request.close()
         return response(environ, start_response)
 
     def dispatch(self, request: Request, environ: dict[str, Any]) -> Response:
@@ -405,14 +410,21 @@ def truncate_response(response: Response, limit: int, environ: dict[str, Any]) -
     def body() -> Iterator[bytes]:
         sent = 0
         iterable = original if not isinstance(original, bytes | str) else [original]
-        for item in iterable:
-            chunk = item.encode() if isinstance(item, str) else item
-            if sent + len(chunk) >= limit:
-                yield chunk[: max(0, limit - sent)]
-                _abort_socket(environ)
-                return
-            sent += len(chunk)
-            yield chunk
+        try:
+            for item in iterable:
+                chunk = item.encode() if isinstance(item, str) else item
+                if sent + len(chunk) >= limit:
+                    yield chunk[: max(0, limit - sent)]
+                    _abort_socket(environ)
+                    return
+                sent += len(chunk)
+                yield chunk
+        finally:
+            # The body is a bulk file opened by send_file; cutting the stream short must
+            # still close it.
+            close = getattr(original, "close", None)
+            if close is not None:
+                close()
 
     response.response = body()
     return response

@@ -179,7 +179,7 @@ class SeamSink(BatchSink):
         if kept is not None:
             self.schema["properties"][SDC_DELETED_AT] = kept
 
-    def _remove_sdc_metadata_from_record(self, record: dict) -> None:
+    def _remove_sdc_metadata_from_record(self, record: dict[str, t.Any]) -> None:
         deleted_at = record.get(SDC_DELETED_AT)
         super()._remove_sdc_metadata_from_record(record)
         if deleted_at is not None:
@@ -190,7 +190,7 @@ class SeamSink(BatchSink):
     # reject. The body repeats the SDK's steps (validator, then timestamp parsing with the
     # sink's datetime treatment) with a verdict instead of the raise. Checked against
     # ``Sink._validate_and_parse``/``_singer_validate_message`` of SDK 0.54.9.
-    def _validate_and_parse(self, record: dict) -> dict:
+    def _validate_and_parse(self, record: dict[str, t.Any]) -> dict[str, t.Any]:
         self.verdict = None
         if self._validator is not None:
             try:
@@ -206,7 +206,7 @@ class SeamSink(BatchSink):
             self.verdict = self.verdict_on_timestamp(error)
         return record
 
-    def _singer_validate_message(self, record: dict) -> None:
+    def _singer_validate_message(self, record: dict[str, t.Any]) -> None:
         if self.verdict is not None:
             return
         missing = [name for name in self.key_properties if name not in record]

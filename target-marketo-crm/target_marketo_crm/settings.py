@@ -138,7 +138,7 @@ def describe_setting_error(error: ValidationError) -> str:
     except that the value of a secret setting is never quoted."""
     where = "".join(f"[{part!r}]" for part in error.path)
     if not where:
-        return error.message  # e.g. "'client_id' is a required property"
+        return str(error.message)  # e.g. "'client_id' is a required property"
     message = error.message
     if str(error.path[0]) in SECRETS:
         message = f"the value (hidden) fails the schema's {error.validator!r} check"

@@ -113,7 +113,7 @@ def test_the_schedule_is_listed_with_its_interval_and_job(project: Project) -> N
     schedule = schedules[SCHEDULE]
     assert schedule["cron_interval"] == "*/10 * * * *"
     assert schedule["job"]["name"] == JOB
-    tasks = []
+    tasks: list[str] = []
     for task in schedule["job"]["tasks"]:
         tasks.extend([task] if isinstance(task, str) else task)
     # The CRM push first, parents before children, then the Marketo pull.
