@@ -11,15 +11,15 @@ import sys
 
 import pytest
 from tap_marketo_crm import schemas as s
-from tap_marketo_crm.exports import (
-    ExportUsage,
+from tap_marketo_crm.pipeline import ExportUsage
+from tap_marketo_crm.tap import TapMarketoCRM
+from tap_marketo_crm.windows import (
     TypeProgress,
     Window,
     plan_activity_windows,
     plan_backward,
     plan_windows,
 )
-from tap_marketo_crm.tap import TapMarketoCRM
 
 UTC = dt.UTC
 T0 = dt.datetime(2026, 1, 1, tzinfo=UTC)
