@@ -1,5 +1,5 @@
 """TapMarketoCRM: settings, discovery from Marketo's describe endpoints, the sync order
-(from the streams' ``depends_on``), and the command line."""
+(from the streams' ``depends_on``), and the command line (``--properties`` included)."""
 
 from __future__ import annotations
 
@@ -138,6 +138,15 @@ class TapMarketoCRM(sdk_seam.SeamTap):
     def get_singer_command(cls) -> click.Command:
         """The SDK's command, ending fatal errors (discovery included) with one line."""
         command = super().get_singer_command()
+        # Stitch-style runners and singer-io-era tooling pass the catalog as --properties
+        # (its name before --catalog): same meaning.
+        command.params.append(
+            click.Option(
+                ["--properties"],
+                help="Legacy name of --catalog (Stitch-style runners): the same catalog file.",
+                type=click.File(),
+            )
+        )
         return _FatalErrorCommand(
             name=command.name,
             callback=command.callback,
@@ -156,15 +165,21 @@ class TapMarketoCRM(sdk_seam.SeamTap):
         config: Any = None,
         state: IO[str] | None = None,
         catalog: IO[str] | None = None,
+        properties: IO[str] | None = None,
     ) -> None:
-        """As the SDK's, plus the exit status of a resumable stop."""
+        """As the SDK's, plus ``--properties`` and the exit status of a resumable stop."""
+        if catalog is not None and properties is not None:
+            raise click.BadOptionUsage(
+                "properties",
+                "--properties is the legacy name of --catalog: give one of them, not both",
+            )
         sdk_seam.run_tap_command(
             cls,
             about=about,
             about_format=about_format,
             config=config,
             state=state,
-            catalog=catalog,
+            catalog=catalog if catalog is not None else properties,
             sync=_sync_and_exit,
         )
 
