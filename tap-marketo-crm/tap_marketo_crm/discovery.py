@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from singer_sdk.singerlib import Catalog
 
 from tap_marketo_crm import schemas as s
+from tap_marketo_crm.activity_feed import DELETE_LEAD
 from tap_marketo_crm.streams.activities import (
     ACTIVITY_PREFIX,
     ActivityStream,
@@ -64,7 +65,7 @@ _CATALOG_STREAMS: tuple[type[MarketoStream], ...] = (
 BY_NAME: dict[str, type[MarketoStream]] = {cls.name: cls for cls in _CATALOG_STREAMS}
 
 # Delete Lead (37) is not exportable in bulk; it is the `deleted_leads` stream.
-NOT_EXPORTABLE_ACTIVITY_TYPES = frozenset({37})
+NOT_EXPORTABLE_ACTIVITY_TYPES = frozenset({DELETE_LEAD})
 
 
 def streams_from_marketo(tap: TapMarketoCRM, client: MarketoClient) -> list[MarketoStream]:

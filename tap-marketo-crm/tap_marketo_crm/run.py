@@ -62,7 +62,7 @@ class SyncRun:
     program_ids: list[int] | None = None
     # Every static list id (the lists stream always reads them all).
     list_ids: list[int] | None = None
-    _feed: ActivityFeed | None = None
+    _feed: ActivityFeed | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def start(cls, tap: TapMarketoCRM) -> SyncRun:

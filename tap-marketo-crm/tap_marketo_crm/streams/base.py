@@ -152,10 +152,6 @@ class MarketoStream(Stream):
             return None
         return parse_ts(value)
 
-    def bookmark_or_start(self) -> dt.datetime:
-        value = self.bookmark()
-        return max(value, self.start_date) if value else self.start_date
-
     def set_bookmark(self, value: dt.datetime | str) -> None:
         """Move the replication bookmark in memory (the next STATE message carries it)."""
         if not self.replication_key:
