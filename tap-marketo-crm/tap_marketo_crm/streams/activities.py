@@ -303,6 +303,7 @@ class ActivityExport:
             if window is not None:
                 saved.append(self._unit(window, job_state))
         self.pipeline.run(saved, consume, self._done)
+        # Planned only now: the plan starts from the bookmarks the saved jobs just moved.
         plan = plan_activity_windows(
             [st.progress() for st in self.streams],
             start_date=first.start_date,
