@@ -32,9 +32,9 @@ from pathlib import Path
 from typing import Any
 
 from marketo_core import ExportJob, MarketoClient
-from tap_marketo_crm.client import RecordWriter
-from tap_marketo_crm.exports import ExportRunner
-from tap_marketo_crm.streams.bulk import ActivityStream, _Route, write_activity_rows
+from tap_marketo_crm.pipeline import ExportPipeline
+from tap_marketo_crm.records import RecordWriter
+from tap_marketo_crm.streams.activities import ActivityRoute, ActivityStream, write_activity_rows
 from tap_marketo_crm.tap import TapMarketoCRM
 
 MB = 1024 * 1024
@@ -129,7 +129,7 @@ def floor_pass(path: Path) -> float:
 
 
 def tap_pass(
-    path: Path, rows: int, runner: ExportRunner, consume: Callable[[Iterator[Any]], None]
+    path: Path, rows: int, pipeline: ExportPipeline, consume: Callable[[Iterator[Any]], None]
 ) -> float:
     """rows/s of the tap's own path on the same file: the functions a sync runs (the
     export reader, then the stream's row writer), RECORD lines to /dev/null."""
@@ -137,9 +137,9 @@ def tap_pass(
     with path.open("rb") as handle, open(os.devnull, "w") as sink:
         sys.stdout = sink
         try:
-            runner.file_bytes = path.stat().st_size
+            pipeline.file_bytes = path.stat().st_size
             started = time.process_time()
-            consume(runner.read(handle, path.name))
+            consume(pipeline.read(handle, path.name))
             return rows / (time.process_time() - started)
         finally:
             sys.stdout = saved
@@ -240,7 +240,7 @@ def main() -> None:
         )
         writer = RecordWriter(leads, text_input=True)  # type: ignore[arg-type]
         fill = [c for c in writer.columns if c not in fields]
-        runner = leads.export_runner("leads")  # type: ignore[attr-defined]
+        pipeline = leads.export_pipeline("leads")  # type: ignore[attr-defined]
 
         floor = best_of(3, lambda: floor_pass(lead_file))
         ours = best_of(
@@ -248,7 +248,7 @@ def main() -> None:
             lambda: tap_pass(
                 lead_file,
                 rows,
-                runner,
+                pipeline,
                 lambda rows_: leads.write_rows(rows_, writer, (), fill),  # type: ignore[attr-defined]
             ),
         )
@@ -263,7 +263,7 @@ def main() -> None:
         # activities: the newest window, every type in one job, split by type.
         activity_tap = TapMarketoCRM(config=config, catalog=select(catalog, "activities_*"))
         streams = [s for s in activity_tap.streams.values() if isinstance(s, ActivityStream)]
-        routes = {str(s.activity_type_id): _Route(s) for s in streams}
+        routes = {str(s.activity_type_id): ActivityRoute(s) for s in streams}
         activity_file = workdir / "activities.csv"
         rows = export_file(
             client,
@@ -284,7 +284,7 @@ def main() -> None:
             lambda: tap_pass(
                 activity_file,
                 rows,
-                streams[0].export_runner("activities"),
+                streams[0].export_pipeline("activities"),
                 lambda rows_: write_activity_rows(rows_, routes),
             ),
         )

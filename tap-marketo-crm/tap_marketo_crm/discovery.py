@@ -13,29 +13,29 @@ from typing import TYPE_CHECKING, Any
 from singer_sdk.singerlib import Catalog
 
 from tap_marketo_crm import schemas as s
-from tap_marketo_crm.streams.activity_feed import DeletedLeadsStream
-from tap_marketo_crm.streams.assets import CampaignsStream, ProgramMembershipsStream, ProgramsStream
-from tap_marketo_crm.streams.bulk import (
+from tap_marketo_crm.activity_feed import DELETE_LEAD
+from tap_marketo_crm.streams.activities import (
     ACTIVITY_PREFIX,
-    CUSTOM_PREFIX,
     ActivityStream,
     ActivityTypesStream,
-    CustomObjectStream,
-    LeadsStream,
 )
-from tap_marketo_crm.streams.by_key import (
+from tap_marketo_crm.streams.campaigns import CampaignsStream
+from tap_marketo_crm.streams.crm_objects import (
     ByKeyStream,
     CompaniesStream,
     OpportunitiesStream,
     OpportunityRolesStream,
     SalespersonsStream,
 )
+from tap_marketo_crm.streams.custom_objects import CUSTOM_PREFIX, CustomObjectStream
+from tap_marketo_crm.streams.leads import DeletedLeadsStream, LeadsStream
 from tap_marketo_crm.streams.lists import ListMembershipsStream, StaticListsStream
+from tap_marketo_crm.streams.programs import ProgramMembershipsStream, ProgramsStream
 
 if TYPE_CHECKING:
     from marketo_core import MarketoClient
 
-    from tap_marketo_crm.client import MarketoStream
+    from tap_marketo_crm.streams.base import MarketoStream
     from tap_marketo_crm.tap import TapMarketoCRM
 
 # Streams whose schema is fixed (Marketo publishes no describe for them).
@@ -65,7 +65,7 @@ _CATALOG_STREAMS: tuple[type[MarketoStream], ...] = (
 BY_NAME: dict[str, type[MarketoStream]] = {cls.name: cls for cls in _CATALOG_STREAMS}
 
 # Delete Lead (37) is not exportable in bulk; it is the `deleted_leads` stream.
-NOT_EXPORTABLE_ACTIVITY_TYPES = frozenset({37})
+NOT_EXPORTABLE_ACTIVITY_TYPES = frozenset({DELETE_LEAD})
 
 
 def streams_from_marketo(tap: TapMarketoCRM, client: MarketoClient) -> list[MarketoStream]:

@@ -26,9 +26,6 @@ Converter = Callable[[Any], Any]
 
 # --- dataType -> JSON Schema ----------------------------------------------------------
 
-_STRING_TYPES = frozenset(
-    {"string", "email", "url", "phone", "text", "textarea", "lead_function", "reference"}
-)
 _INTEGER_TYPES = frozenset({"integer", "score"})
 _NUMBER_TYPES = frozenset({"float", "currency", "percent", "double", "decimal"})
 

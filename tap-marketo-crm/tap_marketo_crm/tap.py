@@ -1,30 +1,28 @@
-"""TapMarketoCRM: settings, discovery from Marketo's describe endpoints, sync order."""
+"""TapMarketoCRM: settings, discovery from Marketo's describe endpoints, the sync order
+(from the streams' ``depends_on``), and the command line (``--properties`` included)."""
 
 from __future__ import annotations
 
 import logging
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import IO, Any
 
 import click
 from marketo_core import MarketoClient
 from marketo_core.connection import client_from_config
 from marketo_core.errors import MarketoError, Redactor
-from singer_sdk import Stream, Tap
-from singer_sdk.exceptions import ConfigValidationError, FatalAPIError
-from singer_sdk.plugin_base import JSONSchemaValidator, PluginBase, SingerCommand
+from singer_sdk import Stream
+from singer_sdk.exceptions import FatalAPIError
+from singer_sdk.plugin_base import SingerCommand
 
-from tap_marketo_crm import discovery
-from tap_marketo_crm.client import (
-    EXIT_RESUMABLE,
-    STATE_KEY,
-    SyncRun,
-    raw_state,
-    state_section,
-)
-from tap_marketo_crm.exports import ExportUsage
+from tap_marketo_crm import discovery, sdk_seam
+from tap_marketo_crm.pipeline import ExportUsage
+from tap_marketo_crm.run import EXIT_RESUMABLE, SyncRun
 from tap_marketo_crm.settings import CONFIG_SCHEMA, SECRETS, config_errors, setting
+from tap_marketo_crm.state import STATE_KEY, raw_state, state_section
+from tap_marketo_crm.streams.base import MarketoStream
+from tap_marketo_crm.sync_order import sync_order
 
 # Errors that end a run for a reason the user can act on (credentials, permissions,
 # Marketo refusing a request): one clear log line and exit status 1, the traceback only
@@ -32,37 +30,8 @@ from tap_marketo_crm.settings import CONFIG_SCHEMA, SECRETS, config_errors, sett
 FATAL_ERRORS: tuple[type[BaseException], ...] = (FatalAPIError, MarketoError)
 EXIT_FATAL = 1
 
-# Streams run in this order (the SDK would run them by name): a stream that uses what
-# another finds comes after it. Companies and sales persons are fetched by the keys seen
-# on leads and opportunities (and sales persons by those on companies); the activity
-# feed (read once, by whichever stream needs it first) drives deleted_leads,
-# opportunities, roles, and program and list memberships.
-SYNC_ORDER: tuple[str, ...] = (
-    "activity_types",
-    "leads",
-    "deleted_leads",
-    "activities_*",
-    "opportunities",
-    "opportunity_roles",
-    "companies",
-    "salespersons",
-    "programs",
-    "program_memberships",
-    "static_lists",
-    "list_memberships",
-    "campaigns",
-    "custom_*",
-)
 
-
-def _sync_rank(name: str) -> tuple[int, str]:
-    for rank, pattern in enumerate(SYNC_ORDER):
-        if (pattern.endswith("*") and name.startswith(pattern[:-1])) or name == pattern:
-            return rank, name
-    return len(SYNC_ORDER), name
-
-
-class TapMarketoCRM(Tap):
+class TapMarketoCRM(sdk_seam.SeamTap):
     """Singer tap for Adobe Marketo Engage: every entity, incremental, resumable exports."""
 
     name = "tap-marketo-crm"
@@ -80,26 +49,20 @@ class TapMarketoCRM(Tap):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._client: MarketoClient | None = None
         self._run: SyncRun | None = None
+        self._ordered_streams: dict[str, Stream] | None = None
         super().__init__(*args, **kwargs)
 
     # --- settings ---------------------------------------------------------------------
 
-    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+    def validate_settings(self, config: dict[str, Any], schema: dict[str, Any]) -> list[str]:
         """The SDK's validation (defaults filled in), with one message per bad setting
         that names it and says what is allowed, plus what JSON schema cannot check."""
         for name in SECRETS:
-            value = self._config.get(name)
+            value = config.get(name)
             if isinstance(value, str):
                 TapMarketoCRM._redactor.add(value)
-        schema = self.config_jsonschema
-        self.append_builtin_config(schema)
         # The SDK's own validator: it also fills defaults in.
-        errors = config_errors(self._config, schema, JSONSchemaValidator)
-        if errors and raise_errors:
-            raise ConfigValidationError("Config validation failed", errors=errors, schema=schema)
-        for error in errors:
-            self.logger.warning("Config validation: %s", error)
-        return errors
+        return config_errors(config, schema, sdk_seam.config_validator())
 
     # --- shared resources -------------------------------------------------------------
 
@@ -116,8 +79,13 @@ class TapMarketoCRM(Tap):
     @property
     def run(self) -> SyncRun:
         if self._run is None:
-            self._run = SyncRun(self)
+            self._run = SyncRun.start(self)
         return self._run
+
+    def close_client(self) -> None:
+        """Close the Marketo client, if this tap made one."""
+        if self._client is not None:
+            self._client.close()
 
     @property
     def export_usage(self) -> ExportUsage:
@@ -144,11 +112,16 @@ class TapMarketoCRM(Tap):
 
     @property
     def streams(self) -> dict[str, Stream]:
-        streams = super().streams
-        ordered = sorted(streams, key=_sync_rank)
-        if list(streams) != ordered:
-            self._streams = {name: streams[name] for name in ordered}
-        return self._streams  # type: ignore[return-value]
+        """The streams in sync order (the SDK syncs them in this dict's order): each
+        after the streams it ``depends_on``."""
+        if self._ordered_streams is None:
+            loaded = super().streams
+            depends_on = {
+                name: stream.depends_on if isinstance(stream, MarketoStream) else ()
+                for name, stream in loaded.items()
+            }
+            self._ordered_streams = {name: loaded[name] for name in sync_order(depends_on)}
+        return self._ordered_streams
 
     # --- command line -----------------------------------------------------------------
 
@@ -156,6 +129,15 @@ class TapMarketoCRM(Tap):
     def get_singer_command(cls) -> click.Command:
         """The SDK's command, ending fatal errors (discovery included) with one line."""
         command = super().get_singer_command()
+        # Stitch-style runners and singer-io-era tooling pass the catalog as --properties
+        # (its name before --catalog): same meaning.
+        command.params.append(
+            click.Option(
+                ["--properties"],
+                help="Legacy name of --catalog (Stitch-style runners): the same catalog file.",
+                type=click.File(),
+            )
+        )
         return _FatalErrorCommand(
             name=command.name,
             callback=command.callback,
@@ -172,32 +154,38 @@ class TapMarketoCRM(Tap):
         about: bool = False,
         about_format: str | None = None,
         config: Any = None,
-        state: Any = None,
-        catalog: Any = None,
+        state: IO[str] | None = None,
+        catalog: IO[str] | None = None,
+        properties: IO[str] | None = None,
     ) -> None:
-        """As the SDK's, plus the documented exit status of a resumable stop."""
-        from singer_sdk.helpers._util import load_json  # noqa: PLC0415
-        from singer_sdk.plugin_base import _ConfigInput  # noqa: PLC0415
-
-        PluginBase.invoke.__func__(cls, about=about, about_format=about_format)  # type: ignore[attr-defined]
-        cls.print_version(print_fn=cls.logger.info)
-        config = config or _ConfigInput()
-        tap = cls(
-            config=config.config,
-            state=None if state is None else load_json(state.read()),
-            catalog=None if catalog is None else load_json(catalog.read()),
-            parse_env_config=config.parse_env,
-            validate_config=True,
+        """As the SDK's, plus ``--properties`` and the exit status of a resumable stop."""
+        if catalog is not None and properties is not None:
+            raise click.BadOptionUsage(
+                "properties",
+                "--properties is the legacy name of --catalog: give one of them, not both",
+            )
+        sdk_seam.run_tap_command(
+            cls,
+            about=about,
+            about_format=about_format,
+            config=config,
+            state=state,
+            catalog=catalog if catalog is not None else properties,
+            sync=_sync_and_exit,
         )
-        try:
-            tap.sync_all()
-        finally:
-            if tap._client is not None:
-                tap.logger.info("Marketo API calls this run: %d", tap._client.calls_made)
-                tap._client.close()
-        sys.stdout.flush()
-        if tap.run.incomplete:
-            sys.exit(EXIT_RESUMABLE)
+
+
+def _sync_and_exit(tap: TapMarketoCRM) -> None:
+    """Sync, report the calls made, and exit 75 when the run stopped resumably."""
+    try:
+        tap.sync_all()
+    finally:
+        if tap._client is not None:
+            tap.logger.info("Marketo API calls this run: %d", tap._client.calls_made)
+        tap.close_client()
+    sys.stdout.flush()
+    if tap.run.incomplete:
+        sys.exit(EXIT_RESUMABLE)
 
 
 class _FatalErrorCommand(SingerCommand):

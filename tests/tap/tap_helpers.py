@@ -82,8 +82,7 @@ def run_tap(
         tap = TapMarketoCRM(config=config, catalog=catalog, state=state or {})
         tap.sync_all()
     run = TapRun(parse_messages(out.getvalue()), incomplete=tap.run.incomplete)
-    if tap._client is not None:
-        tap._client.close()
+    tap.close_client()
     return run
 
 

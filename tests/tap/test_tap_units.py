@@ -8,18 +8,19 @@ import json
 import os
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 from tap_marketo_crm import schemas as s
-from tap_marketo_crm.exports import (
-    ExportUsage,
+from tap_marketo_crm.pipeline import ExportUsage, JobSlots
+from tap_marketo_crm.tap import TapMarketoCRM
+from tap_marketo_crm.windows import (
     TypeProgress,
     Window,
     plan_activity_windows,
     plan_backward,
     plan_windows,
 )
-from tap_marketo_crm.tap import TapMarketoCRM
 
 UTC = dt.UTC
 T0 = dt.datetime(2026, 1, 1, tzinfo=UTC)
@@ -327,3 +328,21 @@ def test_about_publishes_the_range_of_every_numeric_setting() -> None:
             bounded = {"minimum", "exclusiveMinimum"} & set(prop)
             assert bounded, f"{name} has no lower bound in --about"
     assert settings["endpoint"]["pattern"].startswith("^https?://")
+
+
+def test_job_slots_read_the_job_in_progress_then_the_one_ahead_and_advance_in_one_write() -> None:
+    state: dict[str, Any] = {"export_job": None, "next_export_job": {"exportId": "B"}}
+    writes: list[dict[str, Any]] = []
+    slots = JobSlots(
+        holder=lambda: state,
+        current="export_job",
+        ahead="next_export_job",
+        write=lambda: writes.append(json.loads(json.dumps(state))),
+    )
+    # The job in progress was cleared: the job ahead is the one to read first.
+    assert slots.saved() == [{"exportId": "B"}]
+    state["export_job"] = {"exportId": "A"}
+    assert slots.saved() == [{"exportId": "A"}, {"exportId": "B"}]
+    # The job ahead becomes the job in progress in the same STATE message.
+    slots.advance({"exportId": "B"})
+    assert writes == [{"export_job": {"exportId": "B"}, "next_export_job": None}]

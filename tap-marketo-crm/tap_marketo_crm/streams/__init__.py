@@ -1,3 +1,3 @@
-"""Streams, grouped by how Marketo lets them be read: ``bulk`` (bulk extract),
-``by_key`` (REST reads by key only), ``assets`` (asset browse, programs and members,
-campaigns), ``lists`` and ``activity_feed`` (REST activity reads that drive the others)."""
+"""The tap's streams, one module per Marketo resource: ``leads``, ``activities``,
+``custom_objects``, ``crm_objects`` (companies, sales persons, opportunities, roles),
+``programs``, ``lists``, ``campaigns``; ``base`` and ``exported`` are their base classes."""

@@ -1,4 +1,5 @@
-"""Static lists and list membership.
+"""Static lists (full REST read) and list membership (REST reads on a first sync, then
+Add to / Remove from List activities from the activity feed).
 
 A first sync reads every list's members (300 per call per list). After that, membership
 changes come from Add to List (24) / Remove from List (25) activities in the activity
@@ -12,17 +13,15 @@ from __future__ import annotations
 from typing import Any
 
 from tap_marketo_crm import schemas as s
-from tap_marketo_crm.client import MarketoStream
-from tap_marketo_crm.streams.activity_feed import (
+from tap_marketo_crm.activity_feed import (
     ADD_TO_LIST,
     LIST_TYPES,
     REMOVE_FROM_LIST,
     FeedNeed,
     feed_position,
 )
-from tap_marketo_crm.streams.assets import write_updated_since
-
-MAX_KEYS = 300
+from tap_marketo_crm.state import state_time
+from tap_marketo_crm.streams.base import MAX_KEYS, MarketoStream
 
 
 class StaticListsStream(MarketoStream):
@@ -46,12 +45,15 @@ class StaticListsStream(MarketoStream):
         )
 
     def sync_records(self) -> None:
-        self.run.cache["list_ids"] = write_updated_since(self, self.path)
+        self.run.list_ids = self.write_updated_since(self.path)
 
 
 class ListMembershipsStream(MarketoStream):
     name = "list_memberships"
     primary_keys_default = ("listId", "leadId")
+    # A membership names its list and its lead; a first sync reuses the list ids the
+    # static_lists stream read.
+    depends_on = ("static_lists", "leads")
 
     @classmethod
     def fixed_schema(cls) -> dict[str, Any]:
@@ -106,10 +108,10 @@ class ListMembershipsStream(MarketoStream):
                 else:
                     writer.write({"listId": key[0], "leadId": key[1], "createdAt": added.get(key)})
         self.log_written(writer)
-        self.commit_bookmark(None, feed_since=self.run.now.strftime("%Y-%m-%dT%H:%M:%SZ"))
+        self.commit_bookmark(None, feed_since=state_time(self.run.now))
 
     def _list_ids(self) -> list[int]:
-        ids = self.run.cache.get("list_ids")
+        ids = self.run.list_ids
         if ids is None:
             ids = [
                 int(i["id"])

@@ -1,5 +1,5 @@
-"""The activity feed: REST activity reads via paging token, once per run, for the few
-"semantic" activity types that say what else changed, plus deleted leads.
+"""The activity feed: Marketo's activity log read by REST (paging token), once per run,
+for the few "semantic" activity types that say what else changed, plus deleted leads.
 
 Marketo has no "list everything changed" read for opportunities, roles, memberships or
 deletes. Its activity log says what happened (docs/MARKETO.md section 8): Add to / Remove
@@ -22,11 +22,10 @@ from typing import TYPE_CHECKING, Any
 from marketo_core.timeutil import format_marketo_datetime
 
 from tap_marketo_crm import schemas as s
-from tap_marketo_crm.client import MarketoStream, chunked
-from tap_marketo_crm.exports import parse_ts
+from tap_marketo_crm.streams.base import MarketoStream, chunked
+from tap_marketo_crm.windows import parse_ts
 
 if TYPE_CHECKING:
-    from tap_marketo_crm.client import SyncRun
     from tap_marketo_crm.tap import TapMarketoCRM
 
 # Standard activity type ids (stable across instances).
@@ -70,9 +69,8 @@ Event = dict[str, Any]
 class ActivityFeed:
     """Reads the semantic activities every selected consumer needs, once, on first use."""
 
-    def __init__(self, tap: TapMarketoCRM, run: SyncRun) -> None:
+    def __init__(self, tap: TapMarketoCRM) -> None:
         self.tap = tap
-        self.run = run
         self._events: dict[int, list[Event]] | None = None
         self._deletes: list[Event] = []
 
@@ -178,44 +176,3 @@ def merge_losers(event: Mapping[str, Any]) -> list[int]:
         if text.isdigit():
             out.append(int(text))
     return out
-
-
-class DeletedLeadsStream(MarketoStream):
-    """Delete Lead activities (37) from ``deletedleads.json``; Marketo keeps them ~14 days,
-    so a sync paused longer loses deletes."""
-
-    name = "deleted_leads"
-    primary_keys_default = ("marketoGUID",)
-    replication_key_default = "activityDate"
-
-    @classmethod
-    def fixed_schema(cls) -> dict[str, Any]:
-        return s.object_schema(
-            {
-                "id": s.INTEGER,
-                "marketoGUID": {"type": ["string"]},
-                "leadId": s.INTEGER,
-                "activityDate": {"type": ["string"], "format": "date-time"},
-                "activityTypeId": s.INTEGER,
-                "campaignId": s.INTEGER,
-                "primaryAttributeValueId": s.INTEGER,
-                "primaryAttributeValue": s.STRING,
-                "attributes": s.OBJECT,
-            }
-        )
-
-    def feed_need(self) -> FeedNeed | None:
-        since = self.bookmark()
-        since = since - self.lookback if since else self.start_date
-        return FeedNeed(since=max(since, self.start_date), deletes=True)
-
-    def sync_records(self) -> None:
-        need = self.feed_need()
-        assert need is not None
-        writer = self.writer()
-        for event in self.run.feed.deletes(need.since):
-            record = dict(event)
-            record["attributes"] = s.to_object(event.get("attributes") or []) or {}
-            writer.write(record)
-        self.log_written(writer)
-        self.commit_bookmark(self.run.now)

@@ -1,4 +1,5 @@
-"""Programs (asset API browse), program membership, smart campaigns.
+"""Programs (asset API browse) and program membership (bulk program member export or
+REST reads, driven by program activities from the activity feed).
 
 Program membership has no change feed of its own. A first sync reads every program's
 members: by bulk program-member export (10 programs per job: about 4 calls per 10
@@ -12,20 +13,21 @@ membership that no longer exists is emitted with ``_sdc_deleted_at``.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from tap_marketo_crm import schemas as s
-from tap_marketo_crm.client import MarketoStream, RecordWriter, chunked
-from tap_marketo_crm.streams.activity_feed import PROGRAM_TYPES, FeedNeed, feed_position
-from tap_marketo_crm.streams.bulk import export_program_members
+from tap_marketo_crm.activity_feed import PROGRAM_TYPES, FeedNeed, feed_position
+from tap_marketo_crm.pipeline import ExportUnit, JobSlots
+from tap_marketo_crm.records import RecordWriter
+from tap_marketo_crm.state import state_time
+from tap_marketo_crm.streams.base import MAX_KEYS, MarketoStream, chunked
 
 # Bulk member export beats REST from this many programs on (about 4 calls per job of up
 # to 10 programs, against at least one REST call per program).
 BULK_MEMBERS_FROM = 5
-MAX_KEYS = 300
+PROGRAMS_PER_EXPORT = 10  # Marketo's limit on programIds in one member export
 
 
 class ProgramsStream(MarketoStream):
@@ -73,18 +75,19 @@ class ProgramsStream(MarketoStream):
             ids.append(int(record["id"]))
             writer.write(record)
         if bookmark is None:
-            self.run.cache["program_ids"] = ids
+            self.run.program_ids = ids
         self.log_written(writer)
         self.commit_bookmark(self.run.now)
 
 
 def all_program_ids(stream: MarketoStream) -> list[int]:
-    ids = stream.run.cache.get("program_ids")
+    """Every program id: from the programs stream's full read this run, else read here."""
+    ids = stream.run.program_ids
     if ids is None:
         ids = [
             int(p["id"]) for p in stream.client.browse_assets("/rest/asset/v1/programs.json", {})
         ]
-        stream.run.cache["program_ids"] = ids
+        stream.run.program_ids = ids
     return list(ids)
 
 
@@ -92,6 +95,9 @@ class ProgramMembershipsStream(MarketoStream):
     name = "program_memberships"
     primary_keys_default = ("programId", "leadId")
     replication_key_default = "updatedAt"
+    # A membership names its program and its lead; a first sync reuses the program ids
+    # the programs stream read.
+    depends_on = ("programs", "leads")
 
     @classmethod
     def schema_from_describe(cls, described: Mapping[str, Any]) -> dict[str, Any]:
@@ -120,7 +126,7 @@ class ProgramMembershipsStream(MarketoStream):
         else:
             self._touched(writer, need)
         self.log_written(writer)
-        self.commit_bookmark(self.run.now, feed_since=self.run.now.strftime("%Y-%m-%dT%H:%M:%SZ"))
+        self.commit_bookmark(self.run.now, feed_since=state_time(self.run.now))
 
     def _full(self, writer: RecordWriter) -> None:
         program_ids = all_program_ids(self)
@@ -132,8 +138,7 @@ class ProgramMembershipsStream(MarketoStream):
                 self.name,
                 len(program_ids),
             )
-            for row in export_program_members(self, program_ids, fields):
-                writer.write(row)
+            self._export_members(writer, program_ids, fields)
             return
         for program_id in program_ids:
             for record in self.client.iter_results(
@@ -146,6 +151,40 @@ class ProgramMembershipsStream(MarketoStream):
                 },
             ):
                 writer.write({**record, "programId": record.get("programId") or program_id})
+
+    def _export_members(
+        self, writer: RecordWriter, program_ids: Sequence[int], fields: Sequence[str]
+    ) -> None:
+        """Members of these programs by bulk program member export, 10 programs per job.
+
+        The job in progress is kept in the stream's state (``export_job``) and resumed;
+        no job is queued ahead (a first sync's one-off read)."""
+        pipeline = self.export_pipeline(
+            "program/members",
+            JobSlots(
+                holder=lambda: self.stream_state,
+                current="export_job",
+                ahead=None,
+                write=self.save_state,
+            ),
+        )
+        saved = self.stream_state.get("export_job")
+        units = []
+        for batch in chunked(sorted(program_ids), PROGRAMS_PER_EXPORT):
+            units.append(
+                ExportUnit(
+                    body={"fields": list(fields), "format": "CSV", "filter": {"programIds": batch}},
+                    meta={"programIds": batch, "fields": list(fields)},
+                    label=f"program members of programs {batch}",
+                    saved=saved if saved and saved.get("programIds") == batch else None,
+                )
+            )
+
+        def consume(_: ExportUnit, rows: Iterator[dict[str, Any]]) -> None:
+            for row in rows:
+                writer.write(row)
+
+        pipeline.run(units, consume, prefetch=False)
 
     def _touched(self, writer: RecordWriter, need: FeedNeed) -> None:
         latest: dict[int, dict[int, str]] = defaultdict(dict)
@@ -191,52 +230,3 @@ class ProgramMembershipsStream(MarketoStream):
             if getattr(exc, "code", None) in ("1013", "610"):
                 return
             raise
-
-
-class CampaignsStream(MarketoStream):
-    """Smart campaigns; Marketo's read has no date filter, so the stream reads them all
-    (300 per call) and writes those updated since the bookmark."""
-
-    name = "campaigns"
-    primary_keys_default = ("id",)
-    replication_key_default = "updatedAt"
-    path = "/rest/v1/campaigns.json"
-
-    @classmethod
-    def fixed_schema(cls) -> dict[str, Any]:
-        return s.object_schema(
-            {
-                "id": {"type": ["integer"]},
-                "name": s.STRING,
-                "description": s.STRING,
-                "type": s.STRING,
-                "programName": s.STRING,
-                "programId": s.INTEGER,
-                "workspaceName": s.STRING,
-                "createdAt": s.DATETIME,
-                "updatedAt": s.DATETIME,
-                "active": s.BOOLEAN,
-            }
-        )
-
-    def sync_records(self) -> None:
-        self.run.cache["campaign_ids"] = write_updated_since(self, self.path)
-
-
-def write_updated_since(stream: MarketoStream, path: str) -> list[int]:
-    """Write the records of a full read updated since the bookmark; returns every id."""
-    bookmark = stream.bookmark()
-    floor = None
-    if bookmark is not None:
-        floor = (bookmark - stream.lookback).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    writer = stream.writer()
-    ids = []
-    for record in stream.client.iter_results(path, {"batchSize": MAX_KEYS}):
-        ids.append(int(record["id"]))
-        updated = record.get("updatedAt")
-        if floor is not None and updated and s.to_datetime(updated) < floor:
-            continue
-        writer.write(record)
-    stream.log_written(writer)
-    stream.commit_bookmark(stream.run.now)
-    return ids

@@ -1,4 +1,5 @@
-"""Streams Marketo can only read by key: companies, sales persons, opportunities, roles.
+"""CRM objects, which Marketo can only read by key: companies, sales persons,
+opportunities and opportunity roles, by REST.
 
 These objects have no "list everything" read and no ``updatedAt`` filter (docs/MARKETO.md
 section 4). Keys come from elsewhere, as Adobe's CRM-sync architecture prescribes:
@@ -20,22 +21,18 @@ import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from marketo_core.errors import MarketoAPIError
-
 from tap_marketo_crm import schemas as s
-from tap_marketo_crm.client import MarketoStream, chunked
-from tap_marketo_crm.exports import Window, plan_windows
-from tap_marketo_crm.streams.activity_feed import (
+from tap_marketo_crm.activity_feed import (
     ADD_TO_OPPORTUNITY,
     OPPORTUNITY_TYPES,
     REMOVE_FROM_OPPORTUNITY,
     FeedNeed,
     feed_position,
 )
-
-MAX_KEYS = 300
-UNSUPPORTED_FILTER = "1035"  # the subscription has no bulk `updatedAt` filter
-LEAD_KEY_FIELDS = ("externalCompanyId", "externalSalesPersonId")
+from tap_marketo_crm.run import COMPANY_KEY, SALES_PERSON_KEY
+from tap_marketo_crm.state import state_time
+from tap_marketo_crm.streams.base import MAX_KEYS, MarketoStream, chunked
+from tap_marketo_crm.streams.leads import LEAD_KEY_FIELDS, lead_keys
 
 
 class ByKeyStream(MarketoStream):
@@ -69,112 +66,48 @@ class ByKeyStream(MarketoStream):
                 },
             )
 
-    def finish(self, written: int, **extra: Any) -> None:
+    def finish(self, **extra: Any) -> None:
         self.commit_bookmark(self.run.now, **extra)
-
-
-# --- keys seen on leads ---------------------------------------------------------------
-
-
-def lead_keys(stream: MarketoStream, field: str) -> set[str]:
-    """Values of lead ``field`` on the leads this stream must consider this run.
-
-    The leads stream harvests them from its own export when it ran and was asked to
-    (``SyncRun.lead_keys`` holds only harvested fields); otherwise (leads not selected,
-    or this stream's first sync needs every lead while leads is incremental) a key-only
-    lead export covers the span.
-    """
-    run = stream.run
-    first_sync = stream.bookmark() is None
-    if field in run.lead_keys and run.leads_synced and (run.leads_full_pass or not first_sync):
-        return set(run.lead_keys[field])
-    since = None if first_sync else stream.bookmark()
-    cache_key = f"lead_keys:{since}"
-    cached: dict[str, set[str]] = run.cache.setdefault(cache_key, {})
-    if field not in cached:
-        wanted = [f for f in (*LEAD_KEY_FIELDS, field) if f not in cached]
-        cached.update(_key_export(stream, since, list(dict.fromkeys(wanted))))
-    return set(cached[field])
-
-
-def _key_export(
-    stream: MarketoStream, since: dt.datetime | None, names: list[str]
-) -> dict[str, set[str]]:
-    """Values of the lead fields ``names`` on every lead updated since ``since`` (all
-    leads when None); not kept in state: it only feeds this run's by-key reads."""
-    leads = stream.tap.streams.get("leads")
-    filter_field = "updatedAt"
-    if leads is not None:
-        filter_field = str(leads.stream_state.get("filter_field") or "updatedAt")
-    start = stream.start_date if since is None else max(since - stream.lookback, stream.start_date)
-    keys: dict[str, set[str]] = {name: set() for name in names}
-    runner = stream.export_runner("leads")
-    fields = list(dict.fromkeys(["id", *names]))
-    windows: list[Window] = plan_windows(start, stream.run.now, stream.max_export_days)
-    stream.logger.info("'%s': reading lead keys in %d export windows", stream.name, len(windows))
-    for window in windows:
-        while True:
-            body = {"fields": fields, "format": "CSV", "filter": {filter_field: window.as_filter()}}
-            try:
-                for row in runner.rows(
-                    body,
-                    meta={},
-                    saved=None,
-                    save=lambda _job: None,
-                    label=f"lead keys {filter_field} {window}",
-                ):
-                    for name in names:
-                        if row.get(name):
-                            keys[name].add(str(row[name]))
-                break
-            except MarketoAPIError as exc:
-                if exc.code != UNSUPPORTED_FILTER or filter_field != "updatedAt":
-                    raise
-                # The subscription has no bulk updatedAt filter (see the leads stream).
-                stream.logger.warning(
-                    "'%s': lead keys read by createdAt (the updatedAt filter is refused, "
-                    "1035): leads changed since but created before are not seen",
-                    stream.name,
-                )
-                filter_field = "createdAt"
-    return keys
 
 
 class CompaniesStream(ByKeyStream):
     name = "companies"
     primary_keys_default = ("id",)
     path = "/rest/v1/companies.json"
+    # Read by the company keys seen on leads and opportunities this run.
+    depends_on = ("leads", "opportunities")
+
+    def harvested_lead_fields(self) -> tuple[str, ...]:
+        return (COMPANY_KEY,)
 
     def sync_records(self) -> None:
-        keys = lead_keys(self, "externalCompanyId") | self.run.object_keys["externalCompanyId"]
+        keys = lead_keys(self, COMPANY_KEY) | self.run.object_keys[COMPANY_KEY]
         writer = self.writer()
-        for record in self.fetch("externalCompanyId", keys, "externalSalesPersonId"):
-            if record.get("externalSalesPersonId"):
-                self.run.object_keys["externalSalesPersonId"].add(
-                    str(record["externalSalesPersonId"])
-                )
+        for record in self.fetch(COMPANY_KEY, keys, SALES_PERSON_KEY):
+            if record.get(SALES_PERSON_KEY):
+                self.run.object_keys[SALES_PERSON_KEY].add(str(record[SALES_PERSON_KEY]))
             writer.write(record)
         self.log_written(writer, f" ({len(keys)} keys)")
-        self.finish(writer.count)
+        self.finish()
 
 
 class SalespersonsStream(ByKeyStream):
     name = "salespersons"
     primary_keys_default = ("id",)
     path = "/rest/v1/salespersons.json"
+    # Read by the sales person keys seen on leads, opportunities and companies this run.
+    depends_on = ("leads", "opportunities", "companies")
+
+    def harvested_lead_fields(self) -> tuple[str, ...]:
+        return (SALES_PERSON_KEY,)
 
     def sync_records(self) -> None:
-        keys = (
-            lead_keys(self, "externalSalesPersonId") | self.run.object_keys["externalSalesPersonId"]
-        )
-        self.log_written(self._write(keys), f" ({len(keys)} keys)")
-        self.finish(0)
-
-    def _write(self, keys: set[str]) -> Any:
+        keys = lead_keys(self, SALES_PERSON_KEY) | self.run.object_keys[SALES_PERSON_KEY]
         writer = self.writer()
-        for record in self.fetch("externalSalesPersonId", keys):
+        for record in self.fetch(SALES_PERSON_KEY, keys):
             writer.write(record)
-        return writer
+        self.log_written(writer, f" ({len(keys)} keys)")
+        self.finish()
 
 
 # --- opportunities and roles from the activity feed ---------------------------------
@@ -204,8 +137,8 @@ class _FeedDrivenStream(ByKeyStream):
     def events(self) -> list[dict[str, Any]]:
         return self.run.feed.events(OPPORTUNITY_TYPES, self.feed_since())
 
-    def finish(self, written: int, **extra: Any) -> None:
-        super().finish(written, feed_since=self.run.now.strftime("%Y-%m-%dT%H:%M:%SZ"), **extra)
+    def finish(self, **extra: Any) -> None:
+        super().finish(feed_since=state_time(self.run.now), **extra)
 
 
 class OpportunitiesStream(_FeedDrivenStream):
@@ -217,21 +150,16 @@ class OpportunitiesStream(_FeedDrivenStream):
         keys = {k for k in (_opportunity_key(e) for e in self.events()) if k}
         writer = self.writer()
         found: set[str] = set()
-        for record in self.fetch(
-            "externalOpportunityId", keys, "externalCompanyId", "externalSalesPersonId"
-        ):
+        for record in self.fetch("externalOpportunityId", keys, COMPANY_KEY, SALES_PERSON_KEY):
             found.add(str(record.get("externalOpportunityId")))
             self._harvest(record)
             writer.write(record)
         # Activities may name the opportunity by its Marketo GUID instead.
-        for record in self.fetch(
-            "marketoGUID", keys - found, "externalCompanyId", "externalSalesPersonId"
-        ):
+        for record in self.fetch("marketoGUID", keys - found, COMPANY_KEY, SALES_PERSON_KEY):
             self._harvest(record)
             writer.write(record)
-        self.run.cache["opportunity_keys"] = found
         self.log_written(writer, f" ({len(keys)} keys)")
-        self.finish(writer.count)
+        self.finish()
 
     def _harvest(self, record: Mapping[str, Any]) -> None:
         for name in LEAD_KEY_FIELDS:
@@ -263,6 +191,8 @@ class OpportunityRolesStream(_FeedDrivenStream):
     name = "opportunity_roles"
     primary_keys_default = ROLE_KEY_FIELDS
     path = "/rest/v1/opportunities/roles.json"
+    # A role names its opportunity and its lead.
+    depends_on = ("opportunities", "leads")
 
     @classmethod
     def schema_from_describe(cls, described: Mapping[str, Any]) -> dict[str, Any]:
@@ -307,7 +237,7 @@ class OpportunityRolesStream(_FeedDrivenStream):
                 deleted[s.SDC_DELETED_AT] = removed_at[key] or self.run.now
                 writer.write_partial(deleted)
         self.log_written(writer)
-        self.finish(writer.count)
+        self.finish()
 
     @staticmethod
     def _role_changes(events: Iterable[Mapping[str, Any]]) -> dict[RoleKey, str | None]:

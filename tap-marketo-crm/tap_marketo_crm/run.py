@@ -1,0 +1,106 @@
+"""One sync run: its clock, its stop flag, and what one stream finds for a later one.
+
+Streams run in the order their ``depends_on`` declarations give (see ``sync_order``): a
+stream that reuses what another found this run (keys on leads, program ids...) runs
+after it. What they hand each other is a typed field here, never a loose dict.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from marketo_core.errors import QuotaExhausted
+
+from tap_marketo_crm.activity_feed import ActivityFeed
+from tap_marketo_crm.windows import whole_second
+
+if TYPE_CHECKING:
+    from tap_marketo_crm.tap import TapMarketoCRM
+
+UTC = dt.UTC
+
+# Exit status of a run that stopped at a daily limit (607, max_daily_calls, export quota)
+# or left an export pending at its timeout: state is saved and the next run resumes.
+# 75 is EX_TEMPFAIL ("temporary failure, try again later").
+EXIT_RESUMABLE = 75
+
+# Lead fields companies and sales persons are read by (docs/MARKETO.md section 8).
+COMPANY_KEY = "externalCompanyId"
+SALES_PERSON_KEY = "externalSalesPersonId"
+
+
+@dataclass
+class SyncRun:
+    """What the streams of one run share."""
+
+    tap: TapMarketoCRM
+    # One "now" for the whole run: window ends and the SDK's bookmark signpost agree.
+    now: dt.datetime
+    # Set when a daily limit is spent: every later stream is skipped.
+    stopped: QuotaExhausted | None = None
+    # Streams whose export job was left pending at its timeout (resumed next run).
+    deferred: list[str] = field(default_factory=list)
+    # Values of lead fields harvested from this run's lead export (only the fields the
+    # leads stream was asked to harvest: see LeadsStream.extra_fields).
+    lead_keys: dict[str, set[str]] = field(default_factory=dict)
+    # True when this run's lead export covered every lead (a first sync).
+    leads_full_pass: bool = False
+    leads_synced: bool = False
+    # Key-only lead exports made this run for by-key streams, by their start (None:
+    # every lead), so streams at the same position share one.
+    key_exports: dict[dt.datetime | None, dict[str, set[str]]] = field(default_factory=dict)
+    # Company / sales person keys seen on objects fetched this run (opportunities,
+    # companies), by lead field name.
+    object_keys: dict[str, set[str]] = field(
+        default_factory=lambda: {COMPANY_KEY: set(), SALES_PERSON_KEY: set()}
+    )
+    # The first activity stream to run exports every selected type at once.
+    activities_exported: bool = False
+    # Every program id, when the programs stream read them all (a first sync).
+    program_ids: list[int] | None = None
+    # Every static list id (the lists stream always reads them all).
+    list_ids: list[int] | None = None
+    _feed: ActivityFeed | None = field(default=None, init=False, repr=False)
+
+    @classmethod
+    def start(cls, tap: TapMarketoCRM) -> SyncRun:
+        now = whole_second(dt.datetime.fromtimestamp(tap.initialized_at / 1000, tz=UTC))
+        return cls(tap=tap, now=now)
+
+    @property
+    def incomplete(self) -> bool:
+        return self.stopped is not None or bool(self.deferred)
+
+    @property
+    def feed(self) -> ActivityFeed:
+        """The run's activity feed, read on first use by whichever stream needs it."""
+        if self._feed is None:
+            self._feed = ActivityFeed(self.tap)
+        return self._feed
+
+    def stop(self, exc: QuotaExhausted, stream: str) -> None:
+        """A daily limit is spent: every later stream is skipped; state stays resumable."""
+        self.stopped = exc
+        reset = exc.resets_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        detail = f" [{exc.code}]" if exc.code and exc.code not in exc.reason else ""
+        # THE log line of a quota stop: what was reached, and when it resets.
+        self.tap.logger.warning(
+            "Stopping the sync: %s%s during '%s'. State is saved; run again after %s "
+            "(00:00 US Central) to resume. Exit status %d.",
+            exc.reason,
+            detail,
+            stream,
+            reset,
+            EXIT_RESUMABLE,
+        )
+
+    def defer(self, stream: str, reason: str) -> None:
+        self.deferred.append(stream)
+        self.tap.logger.warning(
+            "'%s' left unfinished: %s. Its export job is kept in state and resumed by the "
+            "next run.",
+            stream,
+            reason,
+        )

@@ -1,0 +1,268 @@
+"""The base stream every Marketo stream derives from.
+
+Streams are thin (name, keys, schema, what to fetch, what they depend on); the base holds
+the rest:
+
+- access to the run's one :class:`~marketo_core.MarketoClient` (owned by the tap, built
+  lazily so ``--about`` and ``--help`` never touch Marketo) and to the :class:`SyncRun`;
+- Marketo errors mapped to SDK behaviour: a spent daily limit (607, ``max_daily_calls``,
+  the export quota) stops the run cleanly with state saved and one log line; an export job
+  still pending at ``bulk_job_timeout_seconds`` is left in state for the next run; other
+  failures are fatal with Marketo's own message;
+- records written through a :class:`~tap_marketo_crm.records.RecordWriter`, not yielded to
+  the SDK (see ``records``);
+- bookmarks written by the stream itself: Marketo exports are not sorted, so a bookmark
+  only moves when a whole window is done, never per record.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from collections.abc import Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from marketo_core import MarketoClient
+from marketo_core.bulk import ExportJobTimeout
+from marketo_core.errors import MarketoAuthError, MarketoError, QuotaExhausted
+from marketo_core.timeutil import format_marketo_datetime
+from singer_sdk import Stream, metrics
+from singer_sdk.exceptions import FatalAPIError
+
+from tap_marketo_crm import schemas as s
+from tap_marketo_crm.pipeline import ExportPipeline, ExportSettings, JobSlots
+from tap_marketo_crm.records import RecordWriter
+from tap_marketo_crm.settings import setting
+from tap_marketo_crm.windows import parse_ts
+
+if TYPE_CHECKING:
+    from tap_marketo_crm.activity_feed import FeedNeed
+    from tap_marketo_crm.run import SyncRun
+    from tap_marketo_crm.tap import TapMarketoCRM
+
+MAX_KEYS = 300  # Marketo: filter values / records per call, and REST page size
+
+
+class MarketoStream(Stream):
+    """Base of every stream: owns access to the client, state and the record path.
+
+    Subclasses implement :meth:`sync_records` (fetch, then write through a
+    :class:`RecordWriter` and commit bookmarks); ``get_records`` yields nothing to the
+    SDK because records are written directly (see ``records``).
+    """
+
+    # Whether records come from bulk CSV files (text) or JSON answers.
+    text_input = False
+    # The stream's name: a class attribute of every concrete stream (the SDK declares it
+    # on instances only; discovery maps catalog names to classes).
+    name: str
+    # Key columns the stream declares; subclasses set them.
+    primary_keys_default: tuple[str, ...] = ()
+    replication_key_default: str | None = None
+    # Streams that run before this one (names; ``prefix_*`` names every stream of a
+    # family): those whose records this stream's records point at, or whose findings
+    # this run it reuses. The sync order is derived from them (``sync_order``).
+    depends_on: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, tap: TapMarketoCRM, schema: dict[str, Any], name: str | None = None) -> None:
+        self._marketo_tap = tap
+        super().__init__(tap, schema=schema, name=name)
+        self._record_counter: metrics.Counter | None = None
+        self._pending_count = 0
+        if self.primary_keys_default:
+            self.primary_keys = list(self.primary_keys_default)
+        if self.replication_key_default:
+            self.replication_key = self.replication_key_default
+
+    @classmethod
+    def fixed_schema(cls) -> dict[str, Any]:
+        """The schema of a stream Marketo publishes no describe for; those streams
+        (``discovery.FIXED_STREAMS``) define it."""
+        raise NotImplementedError(f"{cls.__name__} has no fixed schema")
+
+    # --- what the tap shares ---------------------------------------------------------
+
+    @property
+    def tap(self) -> TapMarketoCRM:
+        return self._marketo_tap
+
+    @property
+    def client(self) -> MarketoClient:
+        return self.tap.client
+
+    @property
+    def run(self) -> SyncRun:
+        return self.tap.run
+
+    @property
+    def start_date(self) -> dt.datetime:
+        return parse_ts(self.config["start_date"])
+
+    @property
+    def lookback(self) -> dt.timedelta:
+        return dt.timedelta(days=float(setting(self.config, "lookback_window_days")))
+
+    @property
+    def max_export_days(self) -> int:
+        return int(setting(self.config, "max_export_days"))
+
+    def export_pipeline(self, entity: str, slots: JobSlots | None = None) -> ExportPipeline:
+        """The export pipeline for ``entity``, its jobs kept in ``slots`` (None: not in
+        state, for exports that only feed this run)."""
+        return ExportPipeline(
+            self.client,
+            entity,
+            settings=ExportSettings(
+                poll_interval=float(setting(self.config, "bulk_poll_interval_seconds")),
+                timeout=float(setting(self.config, "bulk_job_timeout_seconds")),
+            ),
+            usage=self.tap.export_usage,
+            logger=self.logger,
+            slots=slots,
+        )
+
+    def job_slots(self) -> JobSlots:
+        """This stream's export jobs in its own state: ``export_job`` (being read) and
+        ``next_export_job`` (queued ahead)."""
+        return JobSlots(
+            holder=lambda: self.stream_state,
+            current="export_job",
+            ahead="next_export_job",
+            write=self.save_state,
+        )
+
+    def selected_properties(self) -> list[str]:
+        properties = self.effective_schema.get("properties") or {}
+        return [n for n in properties if self.mask[("properties", n)]]
+
+    def harvested_lead_fields(self) -> tuple[str, ...]:
+        """Lead fields whose values this stream reads by this run, harvested from the
+        lead export when the leads stream runs (see ``leads.lead_keys``)."""
+        return ()
+
+    # --- state -----------------------------------------------------------------------
+
+    def bookmark(self) -> dt.datetime | None:
+        """The stream's committed replication bookmark (not start_date)."""
+        value = self.stream_state.get("replication_key_value")
+        if not value or self.stream_state.get("replication_key") not in (
+            None,
+            self.replication_key,
+        ):
+            return None
+        return parse_ts(value)
+
+    def set_bookmark(self, value: dt.datetime | str) -> None:
+        """Move the replication bookmark in memory (the next STATE message carries it)."""
+        if not self.replication_key:
+            return
+        state = self.stream_state
+        state["replication_key"] = self.replication_key
+        state["replication_key_value"] = (
+            value if isinstance(value, str) else format_marketo_datetime(value)
+        )
+
+    def commit_bookmark(self, value: dt.datetime | str | None = None, **extra: Any) -> None:
+        """Move the bookmark (and other keys of this stream's state), then emit STATE."""
+        if value is not None:
+            self.set_bookmark(value)
+        self.stream_state.update(extra)
+        self.save_state()
+
+    def save_state(self) -> None:
+        # Records already written go out before the state that covers them.
+        sys.stdout.flush()
+        self.tap.state_writer.write_state(self.tap_state)
+
+    # --- the SDK's entry point -------------------------------------------------------
+
+    def get_records(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
+        if self.run.stopped is not None:
+            self.logger.info("Skipping '%s': the run stopped at a daily limit", self.name)
+            return
+        try:
+            self.sync_records()
+        except QuotaExhausted as exc:
+            self.save_state()
+            self.run.stop(exc, self.name)
+        except ExportJobTimeout as exc:
+            self.save_state()
+            self.run.defer(self.name, str(exc))
+        except MarketoAuthError as exc:
+            raise FatalAPIError(f"Marketo refused the credentials: {exc}") from exc
+        except MarketoError as exc:
+            raise FatalAPIError(f"'{self.name}': {exc}") from exc
+        finally:
+            sys.stdout.flush()
+        yield from ()
+
+    def sync_records(self) -> None:
+        raise NotImplementedError
+
+    def feed_need(self) -> FeedNeed | None:
+        """What this stream needs from the run's activity feed (None: nothing)."""
+        return None
+
+    # --- writing records -------------------------------------------------------------
+
+    def writer(self) -> RecordWriter:
+        return RecordWriter(self, text_input=self.text_input)
+
+    def write_all(self, records: Iterable[Mapping[str, Any]]) -> int:
+        """Write REST records (any extra keys are dropped); returns how many."""
+        writer = self.writer()
+        for record in records:
+            writer.write(record)
+        self.log_written(writer)
+        return writer.count
+
+    def write_updated_since(self, path: str) -> list[int]:
+        """A full REST read of ``path`` (Marketo's read has no date filter): write the
+        records updated since the bookmark, move it to now; returns every id read."""
+        bookmark = self.bookmark()
+        floor = None
+        if bookmark is not None:
+            floor = format_marketo_datetime(bookmark - self.lookback)
+        writer = self.writer()
+        ids = []
+        for record in self.client.iter_results(path, {"batchSize": MAX_KEYS}):
+            ids.append(int(record["id"]))
+            updated = record.get("updatedAt")
+            if floor is not None and updated and s.to_datetime(updated) < floor:
+                continue
+            writer.write(record)
+        self.log_written(writer)
+        self.commit_bookmark(self.run.now)
+        return ids
+
+    def log_written(self, writer: RecordWriter, what: str = "") -> None:
+        writer.report_count()
+        self.logger.info("'%s': %d records written%s", self.name, writer.count, what)
+
+    # --- metrics: records bypass the SDK loop, so its record counter is fed here -------
+
+    def get_record_counter(self, *args: Any, **kwargs: Any) -> metrics.Counter:
+        counter = super().get_record_counter(*args, **kwargs)
+        counter.value += self._pending_count
+        self._pending_count = 0
+        self._record_counter = counter
+        return counter
+
+    def count_written(self, n: int) -> None:
+        if self._record_counter is not None:
+            self._record_counter.increment(n)
+        else:
+            # Written before this stream's own turn (activity types sharing one export).
+            self._pending_count += n
+
+
+def chunked(values: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    """Marketo takes at most 300 filter values / records per call."""
+    batch: list[Any] = []
+    for value in values:
+        batch.append(value)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
