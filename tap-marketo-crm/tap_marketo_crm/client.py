@@ -345,6 +345,10 @@ class MarketoStream(Stream):
     # Key columns the stream declares; subclasses set them.
     primary_keys_default: tuple[str, ...] = ()
     replication_key_default: str | None = None
+    # Set by a stream that reads its whole table on every run (a listing, not a window):
+    # its records carry the run's table version and ACTIVATE_VERSION follows the last of
+    # them, so a loader that honours it drops the rows Marketo no longer has.
+    reads_whole_table = False
 
     def __init__(self, tap: TapMarketoCRM, schema: dict[str, Any], name: str | None = None) -> None:
         super().__init__(tap, schema=schema, name=name)
@@ -436,12 +440,26 @@ class MarketoStream(Stream):
 
     # --- the SDK's entry point -------------------------------------------------------
 
+    @property
+    def emit_activate_version_messages(self) -> bool:
+        # Never the SDK's own ACTIVATE_VERSION: it comes BEFORE the records (a loader then
+        # deletes the old rows first, and keeps none if the run dies) and for every stream
+        # without a replication key, list_memberships' change-only reads included.
+        # get_records sends it after a complete read of a `reads_whole_table` stream.
+        return False
+
     def get_records(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
         if self.run.stopped is not None:
             self.logger.info("Skipping '%s': the run stopped at a daily limit", self.name)
             return
+        # A dry run (--test) caps the records: a partial read must not retire any row.
+        if self.reads_whole_table and self.ABORT_AT_RECORD_COUNT is None:
+            self._stream_version = self.tap.initialized_at  # ms: later runs, larger versions
         try:
             self.sync_records()
+            if self._stream_version is not None:
+                sys.stdout.flush()
+                self._write_activate_version_message(self._stream_version)
         except QuotaExhausted as exc:
             self.save_state()
             self.run.stop(exc, self.name)
