@@ -182,7 +182,7 @@ SCRIPT = r"""
   }
   // Vertical columns over a time axis: rows of [label, value].
   function columns(id, rows) {
-    var width = 1120, height = 260, left = 50, bottom = 40, top = 10;
+    var width = 1120, height = 260, left = 50, bottom = 40, top = 22;
     var svg = svgIn(id, width, height);
     var max = Math.max.apply(null, rows.map(function (r) { return r[1]; }).concat([1]));
     var step = (width - left - 10) / Math.max(rows.length, 1);
