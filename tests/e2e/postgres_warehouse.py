@@ -133,4 +133,10 @@ class Warehouse:
         return {row[0] for row in rows}
 
     def drop(self) -> None:
-        self.query(f'drop schema if exists "{self.schema}" cascade')
+        """This schema and those named after it (dbt's `<schema>_analytics`, ...)."""
+        rows = self.query(
+            "select schema_name from information_schema.schemata "
+            f"where schema_name = '{self.schema}' or schema_name like '{self.schema}\\_%'"
+        )
+        for (name,) in rows:
+            self.query(f'drop schema "{name}" cascade')

@@ -7,12 +7,15 @@ starts one; locally `scripts/postgres start` does).
 - an incremental sync after a lead delete and a merge flags both leads (_sdc_deleted_at;
   target-postgres hard-deletes only on ACTIVATE_VERSION) and carries the update;
 - a re-read of activity_types after a custom activity type was deleted in Marketo drops its
-  row: the tap ends that stream with ACTIVATE_VERSION, the loader deletes older versions.
+  row: the tap ends that stream with ACTIVATE_VERSION, the loader deletes older versions;
+- `meltano run tap-marketo-crm target-postgres dbt-postgres:build` builds transform/'s
+  models on what was loaded and every dbt test passes.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -67,6 +70,9 @@ class Pipeline:
         result = self.project.run(*args, "tap-marketo-crm", "target-postgres")
         assert result.returncode == 0, tail(result)
 
+    def marts(self, table: str) -> str:
+        return f'"{self.warehouse.schema}_analytics"."{table}"'
+
     def writer(self) -> MarketoClient:
         return MarketoClient(
             self.info["endpoint"], self.info["client_id"], self.info["client_secret"],
@@ -103,9 +109,13 @@ def pipeline(clean_copy: Path) -> Iterator[Pipeline]:
         for name in ("MARKETO_CRM_VENV", "MELTANO_VENV", "MELTANO_PROJECT_ROOT", "VIRTUAL_ENV"):
             env.pop(name, None)
         project = MeltanoProject(clean_copy, env)
-        project.install(("extractor", "tap-marketo-crm"), ("loader", "target-postgres"))
+        project.install(("extractor", "tap-marketo-crm"), ("loader", "target-postgres"),
+                        ("utility", "dbt-postgres"))
         warehouse = Warehouse(project)
+        # This module's own schemas: the loader's, and dbt's models beside it.
         env["TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA"] = warehouse.schema
+        env["DBT_POSTGRES_SOURCE_SCHEMA"] = warehouse.schema
+        env["DBT_POSTGRES_TARGET_SCHEMA"] = f"{warehouse.schema}_analytics"
         try:
             yield Pipeline(project, warehouse, SandboxControl(server.url), info)
         finally:
@@ -237,3 +247,24 @@ def test_versioned_reread_drops_an_activity_type_marketo_no_longer_lists(
     assert min(after) > max(before)
     # Streams read by bookmark kept their rows: no version was activated for them.
     assert full.live_leads() == {lead["id"] for lead in full.sandbox.objects("leads")}
+
+
+def test_dbt_builds_the_marts_on_postgres_and_its_tests_pass(
+    full: Pipeline, incremental: Changes
+) -> None:
+    result = full.project.run("tap-marketo-crm", "target-postgres", "dbt-postgres:build")
+    assert result.returncode == 0, tail(result)
+    target = full.project.root / ".meltano" / "utilities" / "dbt-postgres" / "target"
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    failed = [r["unique_id"] for r in results if r["status"] not in ("success", "pass")]
+    assert not failed, failed
+    tests = [r for r in results if r["unique_id"].startswith("test.")]
+    models = [r for r in results if r["unique_id"].startswith("model.")]
+    assert len(tests) >= 10
+    assert len(models) >= 10
+    # The marts describe what Marketo holds now: the deleted and the merged-away lead,
+    # flagged rows in the loaded table, are not leads of the mart.
+    leads = {row[0] for row in full.warehouse.query(
+        f"select lead_id from {full.marts('marketo__leads')}")}
+    assert leads == {lead["id"] for lead in full.sandbox.objects("leads")}
+    assert not {incremental.deleted, incremental.loser} & leads
