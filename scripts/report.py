@@ -123,7 +123,8 @@ def answers_text(data: dict[str, Any]) -> str:
         start, sends, delivered, opens, clicks, unsubscribes, engaged = week
         lines.append(f"Last week's email engagement (week of {start}): {sends} sends, "
                      f"{delivered} delivered, {opens} opens, {clicks} clicks, "
-                     f"{unsubscribes} unsubscribes; {engaged} leads opened or clicked")
+                     f"{unsubscribes} unsubscribe{'' if unsubscribes == 1 else 's'}; "
+                     f"{engaged} leads opened or clicked")
     else:
         lines.append("Last week's email engagement: no email activity last week")
     month, count = a["this_month"]

@@ -30,10 +30,12 @@
                          'key': label | lower | replace(' ', '') | replace('_', '')}) %}
 {%- endfor %}
 
+{#- The spine starts on the first lead's creation day (read when the staging table exists:
+    a plain `dbt compile` on an empty warehouse has none yet). #}
 {%- set first_day = 'current_date' %}
-{%- if execute %}
-  {%- set found = run_query("select min(cast(created_timestamp as date)) from "
-                            ~ ref('stg_marketo__lead_tracked_values')) %}
+{%- set staged = load_relation(ref('stg_marketo__lead_tracked_values')) if execute else none %}
+{%- if staged is not none %}
+  {%- set found = run_query("select min(cast(created_timestamp as date)) from " ~ staged) %}
   {%- if found.rows and found.rows[0][0] is not none %}
     {%- set first_day = "cast('" ~ found.rows[0][0] ~ "' as date)" %}
   {%- endif %}
