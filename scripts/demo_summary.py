@@ -20,6 +20,7 @@ from typing import Any
 import duckdb
 
 SCHEMA = "marketo"
+MARTS_SCHEMA = "analytics"  # where transform/'s dbt marts are built (dbt-duckdb's target_schema)
 _DECODER = json.JSONDecoder()
 
 
@@ -83,7 +84,7 @@ def records_per_stream(log: str) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
-def table_rows(path: Path) -> dict[str, int]:
+def table_rows(path: Path, schema: str = SCHEMA) -> dict[str, int]:
     if not path.exists():
         return {}
     with duckdb.connect(str(path), read_only=True) as db:
@@ -92,10 +93,10 @@ def table_rows(path: Path) -> dict[str, int]:
         catalog = db.execute("select current_database()").fetchone()[0]
         names = [row[0] for row in db.execute(
             "select table_name from information_schema.tables where table_catalog = ? and "
-            "table_schema = ? order by table_name", [catalog, SCHEMA]).fetchall()]
+            "table_schema = ? order by table_name", [catalog, schema]).fetchall()]
         # Names come from the database's own catalog, quoted as identifiers.
         return {name: db.execute(
-            f'select count(*) from "{catalog}"."{SCHEMA}"."{name}"').fetchone()[0]  # noqa: S608
+            f'select count(*) from "{catalog}"."{schema}"."{name}"').fetchone()[0]  # noqa: S608
             for name in names}
 
 
@@ -118,6 +119,7 @@ def summarize(output: Path) -> dict[str, Any]:
         "rows_after_full": json.loads(snapshot.read_text()) if snapshot.exists() else {},
         "duckdb": table_rows(output / "marketo.duckdb"),
         "pipe_duckdb": table_rows(output / "pipe.duckdb"),
+        "marts": table_rows(output / "marketo.duckdb", MARTS_SCHEMA),
         "reject_file_lines": len(rejects),
     }
 
@@ -154,9 +156,13 @@ def render(summary: dict[str, Any]) -> str:
     for table, rows in final.items():
         lines.append(f"  {table:<28} {full.get(table, 0):>11} {rows:>12} "
                      f"{pipe.get(table, '-'):>11}")
+    if summary["marts"]:
+        lines += ["", f"Rows per dbt mart (schema {MARTS_SCHEMA}, after the incremental build):"]
+        lines += [f"  {table:<36} {rows:>9}" for table, rows in summary["marts"].items()]
     lines.append(f"\nRecords refused by Marketo or the target (output/rejects.jsonl): "
                  f"{summary['reject_file_lines']}")
-    lines.append("Files: output/marketo.duckdb (Meltano), output/pipe.duckdb (plain pipe), "
+    lines.append("Files: output/marketo.duckdb (Meltano; marts in schema analytics), "
+                 "output/pipe.duckdb (plain pipe), output/report.html, "
                  "output/demo/ (logs, summary.json)")
     return "\n".join(lines)
 

@@ -90,6 +90,20 @@ def stream_version(stream: Stream) -> int | None:
     return None if value is None else int(value)
 
 
+def start_table_version(stream: Stream, version: int) -> None:
+    """Stream._stream_version (private), set: the records written from now on carry
+    ``version`` (the SDK stamps it on its own RECORD messages; ``RecordWriter`` reads it
+    through :func:`stream_version`)."""
+    stream._stream_version = version
+
+
+def write_activate_version(stream: Stream, version: int) -> None:
+    """Stream._write_activate_version_message (private): the SDK sends ACTIVATE_VERSION
+    only BEFORE a full-table stream's records (a loader then drops the old rows first
+    and keeps none if the run dies), so the tap sends its own after a complete read."""
+    stream._write_activate_version_message(version)
+
+
 # Relied on without touching a private member: ``Tap.sync_all`` syncs the streams in
 # the order of the ``Tap.streams`` mapping (``Tap.load_streams`` is final and sorts by
 # name), so the tap gives its sync order (``sync_order``) by overriding ``streams``.

@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+# The marts dbt builds, shared by test_dbt.py and test_report.py (one build for both).
+from marts_pipeline import marts  # noqa: F401
+
 REPO = Path(__file__).resolve().parents[2]
 
 

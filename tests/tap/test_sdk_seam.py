@@ -45,6 +45,12 @@ CHECKED_SOURCES = {
         "write_schema_message",
     ),
     # the sync order: sync_all syncs the streams mapping in its order
+    # called by sdk_seam.write_activate_version
+    "Stream._write_activate_version_message": (
+        lambda: Stream._write_activate_version_message,
+        "b5295d35a81b3da6",
+        "write_activate_version",
+    ),
     "Tap.sync_all": (lambda: Tap.sync_all, "e4412393757b4cdc", "TapMarketoCRM.streams"),
     "Tap.streams": (lambda: Tap.streams.fget, "5fc6b7f1f5dc0e3e", "TapMarketoCRM.streams"),
 }
@@ -73,6 +79,11 @@ CHECKED_SIGNATURES = {
         lambda: Stream._write_schema_message,
         "(self) -> 'None'",
         "write_schema_message",
+    ),
+    "Stream._write_activate_version_message": (
+        lambda: Stream._write_activate_version_message,
+        "(self, full_table_version: 'int') -> 'None'",
+        "write_activate_version",
     ),
     "helpers._util.load_json": (
         lambda: load_json,
@@ -107,6 +118,9 @@ def test_the_private_sdk_members_the_seam_uses_keep_their_signature(name: str) -
         (PluginBase.__init__, "self._config", "SeamTap._validate_config"),
         (Stream.__init__, "self._stream_version", "stream_version"),
         (Stream._generate_record_messages, "version=self._stream_version", "stream_version"),
+        (Stream.__init__, "self._stream_version", "start_table_version"),
+        # MarketoStream.emit_activate_version_messages turns the SDK's own message off
+        (Stream.sync, "self.emit_activate_version_messages", "write_activate_version"),
     ],
 )
 def test_the_private_sdk_attributes_the_seam_reads_still_exist(

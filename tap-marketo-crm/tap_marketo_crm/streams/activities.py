@@ -37,6 +37,9 @@ ACTIVITY_PREFIX = "activities_"
 class ActivityTypesStream(MarketoStream):
     name = "activity_types"
     primary_keys_default = ("id",)
+    # The describe lists every type at once; a custom type deleted in Marketo just stops
+    # being listed.
+    reads_whole_table = True
 
     @classmethod
     def fixed_schema(cls) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from singer_sdk import Stream, metrics
 from singer_sdk.exceptions import FatalAPIError
 
 from tap_marketo_crm import schemas as s
+from tap_marketo_crm import sdk_seam
 from tap_marketo_crm.pipeline import ExportPipeline, ExportSettings, JobSlots
 from tap_marketo_crm.records import RecordWriter
 from tap_marketo_crm.settings import setting
@@ -63,6 +64,10 @@ class MarketoStream(Stream):
     # family): those whose records this stream's records point at, or whose findings
     # this run it reuses. The sync order is derived from them (``sync_order``).
     depends_on: ClassVar[tuple[str, ...]] = ()
+    # Set by a stream that reads its whole table on every run (a listing, not a window):
+    # its records carry the run's table version and ACTIVATE_VERSION follows the last of
+    # them, so a loader that honours it drops the rows Marketo no longer has.
+    reads_whole_table: ClassVar[bool] = False
 
     def __init__(self, tap: TapMarketoCRM, schema: dict[str, Any], name: str | None = None) -> None:
         self._marketo_tap = tap
@@ -176,12 +181,27 @@ class MarketoStream(Stream):
 
     # --- the SDK's entry point -------------------------------------------------------
 
+    @property
+    def emit_activate_version_messages(self) -> bool:
+        # Never the SDK's own ACTIVATE_VERSION: it comes BEFORE the records and goes to
+        # every stream without a replication key, list_memberships' change-only reads
+        # included. get_records sends one after a complete read of a whole-table stream.
+        return False
+
     def get_records(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
         if self.run.stopped is not None:
             self.logger.info("Skipping '%s': the run stopped at a daily limit", self.name)
             return
+        # A dry run (--test) caps the records: a partial read must not retire any row.
+        version = None
+        if self.reads_whole_table and self.ABORT_AT_RECORD_COUNT is None:
+            version = self.tap.initialized_at  # milliseconds: a later run, a larger version
+            sdk_seam.start_table_version(self, version)
         try:
             self.sync_records()
+            if version is not None:
+                sys.stdout.flush()
+                sdk_seam.write_activate_version(self, version)
         except QuotaExhausted as exc:
             self.save_state()
             self.run.stop(exc, self.name)
