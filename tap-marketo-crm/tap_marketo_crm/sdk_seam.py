@@ -2,7 +2,7 @@
 
 Everything here overrides, copies or reads a private SDK member (or relies on an SDK
 implementation detail), each with the reason. Nothing else in the tap does.
-``tests/tap/test_sdk_seam.py`` fails loudly when an SDK upgrade changes any of them:
+``tests/tap/test_tap_sdk_seam.py`` fails loudly when an SDK upgrade changes any of them:
 re-check the entry it names before updating the recorded value there.
 """
 

@@ -9,7 +9,7 @@ everything else in the target uses the public hooks below (``extra_config_errors
 ``stage_all``/``commit_drain``, ``drain_needed``, ``fatal_errors``, and the sink's
 ``verdict_*`` methods).
 
-Checked against singer-sdk :data:`SDK_VERSION_CHECKED`. ``tests/target/test_sdk_seam.py``
+Checked against singer-sdk :data:`SDK_VERSION_CHECKED`. ``tests/target/test_target_sdk_seam.py``
 records the signature of every private member used and a hash of the source of every SDK
 method overridden here; an SDK upgrade that changes one fails that test, naming what to
 re-check in this file.
