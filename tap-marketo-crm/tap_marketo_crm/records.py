@@ -80,7 +80,7 @@ def _make_encoder() -> tuple[Callable[[Any], str], bool]:
     if msgspec is None:  # pragma: no cover - msgspec is a dependency; kept optional
         return _stdlib_encoder(), False
     encoder = msgspec.json.Encoder(enc_hook=_json_default)
-    encode = encoder.encode
+    encode: Callable[[Any], bytes] = encoder.encode
 
     def _encode(value: Any) -> str:
         return encode(value).decode()
