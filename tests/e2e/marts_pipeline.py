@@ -43,7 +43,8 @@ class MartsRun:
         )
         out = subprocess.run([str(self.python(plugin)), "-c", script, str(self.database), sql],
                              capture_output=True, text=True, check=True, timeout=300)
-        return json.loads(out.stdout)
+        rows: list[list[Any]] = json.loads(out.stdout)
+        return rows
 
 
 def _sandbox_session(info: dict[str, str]) -> requests.Session:

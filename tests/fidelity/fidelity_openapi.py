@@ -29,9 +29,10 @@ from jsonschema import Draft4Validator
 from jsonschema.exceptions import ValidationError
 
 HERE = Path(__file__).resolve().parent
-# Copied unchanged (Apache-2.0) so a fresh clone validates without the shared folder.
+# Adobe's published files, copied unchanged (Apache-2.0); SHA256SUMS beside them records
+# their digests, so every clone can tell that they are still Adobe's (see its README.md).
 VENDORED_DIR = HERE / "marketo-openapi"
-SHARED_DIR = HERE.parents[2] / "shared" / "marketo-openapi"
+VENDORED_SHA256SUMS = VENDORED_DIR / "SHA256SUMS"
 SPEC_FILES = ("swagger-mapi.json", "swagger-asset.json", "swagger-identity.json")
 
 Schema = dict[str, Any]

@@ -51,10 +51,7 @@ def plugin_env(**extra: str) -> dict[str, str]:
 
 def tap_config(info: dict[str, str], **overrides: Any) -> dict[str, Any]:
     config: dict[str, Any] = {
-        "endpoint": info["endpoint"],
-        "identity": info["identity"],
-        "client_id": info["client_id"],
-        "client_secret": info["client_secret"],
+        **info,  # the connection settings: endpoint, identity, client id and secret
         "start_date": START_DATE,
         "bulk_poll_interval_seconds": 0.01,
         "rate_limit_calls": 1_000_000,
@@ -68,10 +65,7 @@ def target_config(
     info: dict[str, str], reject_file: Path | None, **overrides: Any
 ) -> dict[str, Any]:
     config: dict[str, Any] = {
-        "endpoint": info["endpoint"],
-        "identity": info["identity"],
-        "client_id": info["client_id"],
-        "client_secret": info["client_secret"],
+        **info,  # the connection settings: endpoint, identity, client id and secret
         "rate_limit_calls": 1_000_000,
         "rate_limit_window_seconds": 1,
         "bulk_import_poll_seconds": 0.05,

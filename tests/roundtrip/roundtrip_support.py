@@ -20,6 +20,7 @@ from typing import Any
 
 from marketo_sandbox.model.objects import CHANNELS
 from marketo_sandbox.testing import SandboxControl
+from singer_output import SingerOutput
 from tap_marketo_crm.tap import TapMarketoCRM
 from target_marketo_crm import TargetMarketoCRM
 
@@ -45,10 +46,7 @@ DATETIME_FIELDS = {"lastTradeShowAt", "_sdc_deleted_at"}
 
 def tap_config(info: Mapping[str, str]) -> dict[str, Any]:
     return {
-        "endpoint": info["endpoint"],
-        "identity": info["identity"],
-        "client_id": info["client_id"],
-        "client_secret": info["client_secret"],
+        **info,  # the connection settings: endpoint, identity, client id and secret
         "start_date": START_DATE,
         "bulk_poll_interval_seconds": 0.01,
         "rate_limit_calls": 100_000,
@@ -57,10 +55,7 @@ def tap_config(info: Mapping[str, str]) -> dict[str, Any]:
 
 def target_config(info: Mapping[str, str], reject_file: str) -> dict[str, Any]:
     return {
-        "endpoint": info["endpoint"],
-        "identity": info["identity"],
-        "client_id": info["client_id"],
-        "client_secret": info["client_secret"],
+        **info,  # the connection settings: endpoint, identity, client id and secret
         "lookup_field": LOOKUP,
         "reject_file": reject_file,
         "rate_limit_calls": 1_000_000,
@@ -68,27 +63,8 @@ def target_config(info: Mapping[str, str], reject_file: str) -> dict[str, Any]:
 
 
 @dataclass
-class TapRun:
-    messages: list[dict[str, Any]]
-    records: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
-    keys: dict[str, list[str]] = field(default_factory=dict)
-    schemas: dict[str, dict[str, Any]] = field(default_factory=dict)
-    states: list[dict[str, Any]] = field(default_factory=list)
+class TapRun(SingerOutput):
     incomplete: bool = False
-
-    def __post_init__(self) -> None:
-        for message in self.messages:
-            if message["type"] == "RECORD":
-                self.records[message["stream"]].append(message["record"])
-            elif message["type"] == "SCHEMA":
-                self.keys[message["stream"]] = list(message.get("key_properties") or [])
-                self.schemas[message["stream"]] = message["schema"]
-            elif message["type"] == "STATE":
-                self.states.append(message["value"])
-
-    @property
-    def state(self) -> dict[str, Any]:
-        return self.states[-1] if self.states else {}
 
     def activity_type(self, stream: str) -> int | None:
         """The activity type an ``activities_*`` stream holds (its schema's enum)."""

@@ -12,6 +12,7 @@ from marketo_sandbox.model.activity_types import ACTIVITY_TYPES_BY_ID
 from marketo_sandbox.model.leads import FIELD_SPECS_BY_ID, activity_text
 from marketo_sandbox.testing import SandboxApi, SandboxControl
 from marketorestpython.client import MarketoClient
+from sandbox_helpers import error_code
 
 STANDARD_TYPE_IDS = {
     1, 2, 3, 6, 7, 8, 9, 10, 11, 12, 13, 21, 22, 23, 24, 25, 27, 32, 34, 35, 36, 37, 46, 101,
@@ -45,10 +46,6 @@ class Api(SandboxApi):
 def api(sandbox_info: dict[str, str]) -> Api:
     return Api(sandbox_info)
 
-
-def error_code(body: dict[str, Any]) -> str:
-    assert body["success"] is False, body
-    return str(body["errors"][0]["code"])
 
 
 def items(pages: list[dict[str, Any]]) -> list[dict[str, Any]]:

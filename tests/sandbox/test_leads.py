@@ -14,6 +14,7 @@ from marketo_sandbox.model.leads import DEFAULT_READ_FIELDS
 from marketo_sandbox.model.shared import COMPANY_FIELDS, KIND_OPPORTUNITY_ROLES, KIND_PROGRAMS
 from marketo_sandbox.testing import Fixtures, SandboxApi, SandboxControl
 from marketorestpython.client import MarketoClient
+from sandbox_helpers import attrs, error_code
 
 ALL_DATA_TYPES = {
     "datetime", "date", "integer", "percent", "score", "float", "currency", "boolean", "string",
@@ -41,12 +42,6 @@ def api(sandbox_info: dict[str, str]) -> Api:
     return Api(sandbox_info)
 
 
-def error_code(body: dict[str, Any]) -> str:
-    assert body["success"] is False, body
-    code = body["errors"][0]["code"]
-    assert isinstance(code, str)
-    return code
-
 
 def reason(item: dict[str, Any]) -> tuple[str, str]:
     assert item["status"] == "skipped", item
@@ -64,9 +59,6 @@ def activities_of(sandbox: SandboxControl, lead_id: int, type_id: int) -> list[d
         if a["leadId"] == lead_id and a["activityTypeId"] == type_id
     ]
 
-
-def attrs(activity: dict[str, Any]) -> dict[str, Any]:
-    return {a["name"]: a["value"] for a in activity["attributes"]}
 
 
 # -- describe --------------------------------------------------------------------------

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 from marketo_sandbox import SandboxServer
-from marketo_sandbox.testing import Fixtures, SandboxApi, SandboxControl
+from marketo_sandbox.testing import SandboxApi, SandboxControl
 from marketorestpython.client import MarketoClient
+from sandbox_helpers import activities, error_code, make_lead, statuses_with_ids
 
 
 class Api(SandboxApi):
@@ -24,30 +25,8 @@ def api(sandbox_info: dict[str, str]) -> Api:
     return Api(sandbox_info)
 
 
-def make_lead(server: SandboxServer) -> int:
-    fixtures = Fixtures(server)
-    lead_id = fixtures.next_lead_id()
-    return fixtures.lead(
-        id=lead_id, email=f"list-{lead_id}@example.com", firstName="Listed", lastName=str(lead_id)
-    )
 
 
-def activities(server: SandboxServer, lead_id: int, type_id: int) -> list[dict[str, Any]]:
-    return Fixtures(server).activities(lead_id, type_id)
-
-
-def statuses(response: dict[str, Any]) -> list[tuple[Any, str, str | None]]:
-    """(id, status, first reason code) per result item."""
-    assert response["success"] is True, response
-    return [
-        (r.get("id"), r["status"], r["reasons"][0]["code"] if r.get("reasons") else None)
-        for r in response["result"]
-    ]
-
-
-def error_code(response: dict[str, Any]) -> str:
-    assert response["success"] is False, response
-    return response["errors"][0]["code"]
 
 
 def read_all(api: Api, path: str, **params: Any) -> tuple[list[dict[str, Any]], int]:
@@ -103,7 +82,7 @@ def test_add_check_read_and_remove_members(
     a, b, outsider = (make_lead(sandbox_server) for _ in range(3))
 
     added = api.post(path, {"input": [{"id": a}, {"id": b}, {"id": 99_999_999}]})
-    assert statuses(added) == [(a, "added", None), (b, "added", None),
+    assert statuses_with_ids(added) == [(a, "added", None), (b, "added", None),
                                (99_999_999, "skipped", "1004")]
     (activity,) = activities(sandbox_server, a, 24)
     assert activity["primaryAttributeValueId"] == item["id"]
@@ -112,16 +91,16 @@ def test_add_check_read_and_remove_members(
     assert details["API Method Name"] == "addLeadsToList"
     assert details["Request Id"] == added["requestId"]
     # Adding a member again changes nothing and records nothing.
-    assert statuses(api.post(path, {"input": [{"id": a}]})) == [(a, "added", None)]
+    assert statuses_with_ids(api.post(path, {"input": [{"id": a}]})) == [(a, "added", None)]
     assert len(activities(sandbox_server, a, 24)) == 1
 
     member = api.get(f"/rest/v1/lists/{item['id']}/leads/ismember.json", id=f"{a},{outsider},0")
-    assert statuses(member) == [(a, "memberof", None), (outsider, "notmemberof", None),
+    assert statuses_with_ids(member) == [(a, "memberof", None), (outsider, "notmemberof", None),
                                 (0, "skipped", "1004")]
 
     leads, _ = read_all(api, path, batchSize=1, fields="email,lastName")
     mine = {x["id"]: x for x in leads if x["id"] in (a, b)}
-    assert mine[a] == {"id": a, "email": f"list-{a}@example.com", "lastName": str(a)}
+    assert mine[a] == {"id": a, "email": f"crm-test-{a}@example.com", "lastName": f"Lead{a}"}
     assert set(mine) == {a, b}
     legacy, _ = read_all(api, f"/rest/v1/list/{item['id']}/leads.json")
     assert [x["id"] for x in legacy] == [x["id"] for x in leads]
@@ -129,7 +108,7 @@ def test_add_check_read_and_remove_members(
     assert set(legacy[0]) == {"id", "email", "updatedAt", "createdAt", "firstName", "lastName"}
 
     removed = api.delete(path, {"input": [{"id": a}, {"id": outsider}, {"id": 99_999_999}]})
-    assert statuses(removed) == [(a, "removed", None), (outsider, "skipped", "1015"),
+    assert statuses_with_ids(removed) == [(a, "removed", None), (outsider, "skipped", "1015"),
                                  (99_999_999, "skipped", "1004")]
     (gone,) = activities(sandbox_server, a, 25)
     assert gone["primaryAttributeValue"] == item["name"]
@@ -146,8 +125,8 @@ def test_list_membership_by_id_parameters(
     item = sandbox.objects("lists")[1]
     path = f"/rest/v1/lists/{item['id']}/leads.json"
     lead_id = make_lead(sandbox_server)
-    assert statuses(api.post(path, id=str(lead_id))) == [(lead_id, "added", None)]
-    assert statuses(api.delete(path, id=str(lead_id))) == [(lead_id, "removed", None)]
+    assert statuses_with_ids(api.post(path, id=str(lead_id))) == [(lead_id, "added", None)]
+    assert statuses_with_ids(api.delete(path, id=str(lead_id))) == [(lead_id, "removed", None)]
     assert error_code(api.post(path)) == "1003"
     too_many = {"input": [{"id": i} for i in range(1, 302)]}
     assert error_code(api.post(path, too_many)) == "1003"

@@ -12,6 +12,7 @@ from marketo_sandbox.domain.objects import on_lead_deleted, on_leads_merged
 from marketo_sandbox.model.shared import COMPANY_FIELDS
 from marketo_sandbox.testing import Fixtures, SandboxApi, SandboxControl
 from marketorestpython.client import MarketoClient
+from sandbox_helpers import activities, attrs, error_code, make_lead, statuses
 
 # -- helpers ---------------------------------------------------------------------------
 
@@ -24,18 +25,6 @@ class Api(SandboxApi):
 def api(sandbox_info: dict[str, str]) -> Api:
     return Api(sandbox_info)
 
-
-def make_lead(server: SandboxServer, **fields: Any) -> int:
-    """A lead row written straight into the store (the lead API is another area's)."""
-    fixtures = Fixtures(server)
-    lead_id = fixtures.next_lead_id()
-    return fixtures.lead(
-        id=lead_id,
-        email=f"crm-test-{lead_id}@example.com",
-        firstName="Test",
-        lastName=f"Lead{lead_id}",
-        **fields,
-    )
 
 
 def lead_data(server: SandboxServer, lead_id: int) -> dict[str, Any]:
@@ -53,26 +42,8 @@ def delete_lead(server: SandboxServer, lead_id: int) -> None:
     Fixtures(server).remove_lead(lead_id)
 
 
-def activities(server: SandboxServer, lead_id: int, type_id: int) -> list[dict[str, Any]]:
-    return Fixtures(server).activities(lead_id, type_id)
 
 
-def attrs(activity: dict[str, Any]) -> dict[str, Any]:
-    return {a["name"]: a["value"] for a in activity["attributes"]}
-
-
-def statuses(response: dict[str, Any]) -> list[tuple[str, str | None]]:
-    """(status, first reason code) per result item."""
-    assert response["success"] is True, response
-    return [
-        (r["status"], r["reasons"][0]["code"] if r.get("reasons") else None)
-        for r in response["result"]
-    ]
-
-
-def error_code(response: dict[str, Any]) -> str:
-    assert response["success"] is False, response
-    return response["errors"][0]["code"]
 
 
 # -- describe ----------------------------------------------------------------------------

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 from marketo_sandbox import SandboxServer
-from marketo_sandbox.testing import Fixtures, SandboxApi, SandboxControl
+from marketo_sandbox.testing import SandboxApi, SandboxControl
 from marketorestpython.client import MarketoClient
+from sandbox_helpers import activities, attrs, error_code, make_lead, statuses
 
 NO_ASSETS = "No assets found for the given search criteria."
 
@@ -23,33 +24,9 @@ def api(sandbox_info: dict[str, str]) -> Api:
     return Api(sandbox_info)
 
 
-def make_lead(server: SandboxServer) -> int:
-    fixtures = Fixtures(server)
-    lead_id = fixtures.next_lead_id()
-    return fixtures.lead(
-        id=lead_id, email=f"pm-{lead_id}@example.com", firstName="Member", lastName=str(lead_id)
-    )
 
 
-def activities(server: SandboxServer, lead_id: int, type_id: int) -> list[dict[str, Any]]:
-    return Fixtures(server).activities(lead_id, type_id)
 
-
-def attrs(activity: dict[str, Any]) -> dict[str, Any]:
-    return {a["name"]: a["value"] for a in activity["attributes"]}
-
-
-def statuses(response: dict[str, Any]) -> list[tuple[str, str | None]]:
-    assert response["success"] is True, response
-    return [
-        (r["status"], r["reasons"][0]["code"] if r.get("reasons") else None)
-        for r in response["result"]
-    ]
-
-
-def error_code(response: dict[str, Any]) -> str:
-    assert response["success"] is False, response
-    return response["errors"][0]["code"]
 
 
 def program_with(sandbox: SandboxControl, **match: str) -> dict[str, Any]:
@@ -403,7 +380,7 @@ def test_leads_by_program_carry_their_membership(
         if not token:
             break
     mine = next(x for x in leads if x["id"] == lead_id)
-    assert mine["email"] == f"pm-{lead_id}@example.com"
+    assert mine["email"] == f"crm-test-{lead_id}@example.com"
     assert mine["membership"]["progressionStatus"] == "Registered"
     assert mine["membership"]["reachedSuccess"] is False
     truth = [m["leadId"] for m in sandbox.objects("program_members")

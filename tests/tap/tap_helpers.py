@@ -10,11 +10,12 @@ import os
 import subprocess
 import sys
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from marketo_sandbox.testing import SandboxControl
+from singer_output import SingerOutput
 from tap_marketo_crm import schemas as s
 from tap_marketo_crm.tap import TapMarketoCRM
 
@@ -27,10 +28,7 @@ FAST_SANDBOX = {"rate_limit_calls": 100_000, "max_concurrent_calls": 10}
 
 def tap_config(info: dict[str, str], **overrides: Any) -> dict[str, Any]:
     config: dict[str, Any] = {
-        "endpoint": info["endpoint"],
-        "identity": info["identity"],
-        "client_id": info["client_id"],
-        "client_secret": info["client_secret"],
+        **info,  # the connection settings: endpoint, identity, client id and secret
         "start_date": START_DATE,
         "bulk_poll_interval_seconds": 0.01,
         "rate_limit_calls": 100_000,
@@ -41,27 +39,10 @@ def tap_config(info: dict[str, str], **overrides: Any) -> dict[str, Any]:
 
 
 @dataclass
-class TapRun:
-    messages: list[dict[str, Any]]
+class TapRun(SingerOutput):
     stderr: str = ""
     returncode: int = 0
     incomplete: bool = False
-    records: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
-    schemas: dict[str, dict[str, Any]] = field(default_factory=dict)
-    states: list[dict[str, Any]] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        for message in self.messages:
-            if message["type"] == "RECORD":
-                self.records[message["stream"]].append(message["record"])
-            elif message["type"] == "SCHEMA":
-                self.schemas[message["stream"]] = message["schema"]
-            elif message["type"] == "STATE":
-                self.states.append(message["value"])
-
-    @property
-    def state(self) -> dict[str, Any]:
-        return self.states[-1] if self.states else {}
 
     def count(self, stream: str) -> int:
         return len(self.records.get(stream, []))

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from marketo_sandbox.testing import SandboxControl
 from tap_helpers import (
+    TapRun,
     ground_truth_problems,
     merge_records,
     run_tap,
@@ -66,6 +67,16 @@ QUOTA_STOPS = {
 }
 
 
+def check_the_next_run_completes(stopped: TapRun, config: dict[str, Any],
+                                 catalog: dict[str, Any], sandbox: SandboxControl) -> None:
+    """The run after a stop, from its state, finishes the sync: the two runs together hold
+    exactly what the sandbox holds."""
+    resumed = run_tap(config, catalog, stopped.state)
+    assert not resumed.incomplete
+    problems = ground_truth_problems(merge_records(stopped, resumed), sandbox, catalog)
+    assert not problems, problems
+
+
 @pytest.mark.parametrize(("fault", "_"), QUOTA_STOPS.values(), ids=QUOTA_STOPS.keys())
 def test_a_spent_daily_quota_stops_cleanly_and_the_next_run_resumes(
     fast_sandbox: SandboxControl,
@@ -87,10 +98,7 @@ def test_a_spent_daily_quota_stops_cleanly_and_the_next_run_resumes(
     assert stopped.state["bookmarks"]["leads"]["replication_key_value"]
 
     # After the reset, the next run takes the saved state and finishes the job.
-    resumed = run_tap(config, catalog, stopped.state)
-    assert not resumed.incomplete
-    problems = ground_truth_problems(merge_records(stopped, resumed), fast_sandbox, catalog)
-    assert not problems, problems
+    check_the_next_run_completes(stopped, config, catalog, fast_sandbox)
 
 
 def test_the_sandbox_export_quota_stops_the_run_before_more_exports(
@@ -100,10 +108,7 @@ def test_the_sandbox_export_quota_stops_the_run_before_more_exports(
     stopped = run_tap(config, catalog)
     assert stopped.incomplete
     fast_sandbox.configure(export_daily_quota_bytes=500 * 1024 * 1024)
-    resumed = run_tap(config, catalog, stopped.state)
-    assert not resumed.incomplete
-    problems = ground_truth_problems(merge_records(stopped, resumed), fast_sandbox, catalog)
-    assert not problems, problems
+    check_the_next_run_completes(stopped, config, catalog, fast_sandbox)
 
 
 def test_max_export_mb_per_day_is_kept_across_runs_in_state(
@@ -129,9 +134,7 @@ def test_max_daily_calls_stops_the_run_cleanly(
     stopped = run_tap({**config, "max_daily_calls": used + 40}, catalog)
     assert stopped.incomplete
     assert fast_sandbox.calls()["used_today"] <= used + 40
-    resumed = run_tap(config, catalog, stopped.state)
-    problems = ground_truth_problems(merge_records(stopped, resumed), fast_sandbox, catalog)
-    assert not problems, problems
+    check_the_next_run_completes(stopped, config, catalog, fast_sandbox)
 
 
 def test_cli_exit_status_75_and_one_log_line_on_a_quota_stop_without_secrets(

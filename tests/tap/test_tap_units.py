@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 import json
 import os
@@ -181,15 +182,20 @@ def test_export_usage_counts_per_marketo_day() -> None:
     assert usage.used == 0
 
 
-def test_about_lists_every_setting_and_marks_the_secret() -> None:
-    info = json.loads(
+
+@functools.cache
+def about_json() -> dict[str, Any]:
+    """What ``tap-marketo-crm --about --format=json`` prints (run once for the module)."""
+    about: dict[str, Any] = json.loads(
         subprocess.run(
             [sys.executable, "-m", "tap_marketo_crm", "--about", "--format=json"],
-            capture_output=True,
-            text=True,
-            check=True,
+            capture_output=True, text=True, check=True,
         ).stdout
     )
+    return about
+
+def test_about_lists_every_setting_and_marks_the_secret() -> None:
+    info = about_json()
     settings = info["settings"]["properties"]
     for name in (
         "endpoint",
@@ -304,14 +310,7 @@ def test_edge_values_are_accepted_and_zero_is_not_replaced_by_a_default() -> Non
 
 
 def test_about_publishes_the_range_of_every_numeric_setting() -> None:
-    info = json.loads(
-        subprocess.run(
-            [sys.executable, "-m", "tap_marketo_crm", "--about", "--format=json"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    )
+    info = about_json()
     settings = info["settings"]["properties"]
     assert (settings["max_export_days"]["minimum"], settings["max_export_days"]["maximum"]) == (
         1,

@@ -26,10 +26,7 @@ def target_config(
 
     def make(**overrides: Any) -> dict[str, Any]:
         config: dict[str, Any] = {
-            "endpoint": sandbox_info["endpoint"],
-            "identity": sandbox_info["identity"],
-            "client_id": sandbox_info["client_id"],
-            "client_secret": sandbox_info["client_secret"],
+            **sandbox_info,  # the connection settings: endpoint, identity, client id and secret
             "lookup_field": "crmContactId",
             "reject_file": str(tmp_path / "rejects.jsonl"),
             "stream_objects": {"Account": ACCOUNT_BINDING},

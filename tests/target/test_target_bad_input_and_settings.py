@@ -22,6 +22,7 @@ from marketo_sandbox.testing import SandboxControl
 from singer_sdk.exceptions import ConfigValidationError
 from target_helpers import read_rejects, run_target
 from target_marketo_crm import TargetMarketoCRM
+from target_marketo_crm.settings import TargetSettings
 
 BASE = {"endpoint": "https://123-ABC-456.mktorest.com", "client_id": "id", "client_secret": "s"}
 
@@ -82,7 +83,15 @@ def test_an_invalid_setting_fails_validation_naming_it(change: dict[str, Any], n
     ],
 )
 def test_valid_settings_pass(change: dict[str, Any]) -> None:
-    TargetMarketoCRM(config={**BASE, **change}, parse_env_config=False)
+    target = TargetMarketoCRM(config={**BASE, **change}, parse_env_config=False)
+    # Accepted as given, not silently replaced; the typed view keeps scalar settings as
+    # they are (object names in `actions` / `stream_objects` are normalized there).
+    assert {name: target.config[name] for name in change} == change
+    assert target.extra_config_errors() == []
+    settings = target.settings
+    for name in set(change) & set(TargetSettings.__dataclass_fields__):
+        if not isinstance(change[name], dict):
+            assert getattr(settings, name) == change[name], name
 
 
 # --- records breaking their schema or their key properties ----------------------------------
