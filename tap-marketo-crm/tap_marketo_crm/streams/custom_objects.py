@@ -7,6 +7,7 @@ REST by the keys its records link to instead (``read_mode: linked_keys`` in its 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
@@ -62,6 +63,14 @@ class CustomObjectStream(WindowedExportStream):
     @property
     def read_mode(self) -> str:
         return str(self.stream_state.get(self.read_mode_key) or BULK)
+
+    def data_floor(self) -> dt.datetime | None:
+        # Lead-linked records are never older than the oldest living lead (see
+        # ``probe``); other links give no bound, so they export from start_date.
+        link = self.link
+        if link is None or link.parent.lower() != "lead":
+            return None
+        return self.run.lead_floor()
 
     def harvested_lead_fields(self) -> tuple[str, ...]:
         """The lead field whose values this stream reads by this run, when it reads by
