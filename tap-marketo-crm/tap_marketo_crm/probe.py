@@ -15,10 +15,12 @@ first sync with nothing in state (docs/MARKETO.md sections 4, 5 and 9).
   or after its ``createdAt`` (less one second: Marketo can stamp a new lead's updatedAt
   a second before its createdAt). Found by ``leads.json?filterType=id`` over ids from 1
   up, 300 per call.
-- Lead-linked custom objects (the only ones bulk export serves): a record is created
-  only for an existing lead (Marketo skips it otherwise, 1004), is deleted with its lead
-  and follows the winner of a merge (re-stamped then), so no living record is older
-  than the oldest living lead: the lead bound holds for them too.
+- Custom objects (:func:`object_type_floors`): no record is older than its type, and
+  ``customobjects.json`` gives every type's ``createdAt`` in one call. Lead-linked types
+  (the only ones Marketo's bulk export serves) are bounded by the leads too: a record
+  is created only for an existing lead (Marketo skips it otherwise, 1004), is deleted
+  with its lead and follows the winner of a merge (re-stamped then), so no living
+  record is older than the oldest living lead. The later of the bounds is used.
 - Activities (:func:`activity_floors`): a paging token at ``start_date`` is the first
   activity id from then on, and ``activities.json`` reads forward in id order, i.e. in
   the order activities were logged (ids grow with time). The first page holding any
@@ -156,6 +158,21 @@ def _first_activity_date(client: Any, group: Sequence[int], token: str) -> Any:
             return None
         token = str(page.get("nextPageToken") or token)
     return _UNSETTLED
+
+
+def object_type_floors(client: Any, logger: logging.Logger) -> dict[str, dt.datetime]:
+    """Per custom object type (apiName), the start of the day it was defined: none of
+    its records can be older."""
+    floors: dict[str, dt.datetime] = {}
+    for entry in client.get("/rest/v1/customobjects.json").get("result") or []:
+        name, created = entry.get("name"), entry.get("createdAt")
+        if name and created:
+            floors[str(name)] = day_start(parse_ts(str(created)))
+    logger.info(
+        "Custom object types defined at %s",
+        ", ".join(f"{n} {_marketo_text(f)}" for n, f in sorted(floors.items())) or "(none)",
+    )
+    return floors
 
 
 def first_sync_start(start_date: dt.datetime, floor: dt.datetime | None) -> dt.datetime:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from marketo_core.errors import QuotaExhausted
 
 from tap_marketo_crm.activity_feed import ActivityFeed
-from tap_marketo_crm.probe import MARKETO_EPOCH, lead_floor
+from tap_marketo_crm.probe import MARKETO_EPOCH, lead_floor, object_type_floors
 from tap_marketo_crm.windows import parse_ts, whole_second
 
 if TYPE_CHECKING:
@@ -68,6 +68,8 @@ class SyncRun:
     # Where leads begin (probe.lead_floor), probed at most once per run: the leads
     # stream, lead-linked custom objects and key-only lead exports share it.
     _lead_floor: tuple[dt.datetime | None] | None = field(default=None, init=False, repr=False)
+    # When each custom object type was defined (probe.object_type_floors), read once.
+    _type_floors: dict[str, dt.datetime] | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def start(cls, tap: TapMarketoCRM) -> SyncRun:
@@ -86,6 +88,12 @@ class SyncRun:
         if self._lead_floor is None:
             self._lead_floor = (lead_floor(self.tap.client, self.tap.logger),)
         return self._lead_floor[0]
+
+    def object_type_floor(self, api_name: str) -> dt.datetime | None:
+        """No record of custom object type ``api_name`` is older than this."""
+        if self._type_floors is None:
+            self._type_floors = object_type_floors(self.tap.client, self.tap.logger)
+        return self._type_floors.get(api_name)
 
     @property
     def incomplete(self) -> bool:

@@ -65,12 +65,14 @@ class CustomObjectStream(WindowedExportStream):
         return str(self.stream_state.get(self.read_mode_key) or BULK)
 
     def data_floor(self) -> dt.datetime | None:
-        # Lead-linked records are never older than the oldest living lead (see
-        # ``probe``); other links give no bound, so they export from start_date.
+        # No record predates its type; lead-linked records are never older than the
+        # oldest living lead either (see ``probe``). Both are lower bounds: the later wins.
+        bounds = [self.run.object_type_floor(self.api_name)]
         link = self.link
-        if link is None or link.parent.lower() != "lead":
-            return None
-        return self.run.lead_floor()
+        if link is not None and link.parent.lower() == "lead":
+            bounds.append(self.run.lead_floor())
+        found = [b for b in bounds if b is not None]
+        return max(found) if found else None
 
     def harvested_lead_fields(self) -> tuple[str, ...]:
         """The lead field whose values this stream reads by this run, when it reads by
