@@ -1,0 +1,154 @@
+"""A first sync from an early start_date pays for the months that hold data, not for the
+empty years before them, and skips no record however lonely (issue 10).
+
+The sandbox here starts empty and gets records at odd places, written in the order
+Marketo would have created them (lead and activity ids follow creation): a lone lead
+years before the rest, a lone record of each custom object type years before the rest
+(each type defined before its first record), and a lone activity of a rare type long
+before any other activity.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import io
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from marketo_sandbox import SandboxConfig, SandboxServer
+from marketo_sandbox.model.objects import OBJECT_TYPES
+from marketo_sandbox.testing import Fixtures, SandboxControl
+from marketo_sandbox.timestamps import to_epoch
+from tap_helpers import FAST_SANDBOX, run_tap, select_only, tap_config
+from tap_marketo_crm.tap import TapMarketoCRM
+
+LONE_LEAD = "2022-03-05T10:00:00Z"
+CARS_DEFINED = "2022-01-10T00:00:00Z"
+LONE_CAR = "2022-08-01T12:00:00Z"  # linked to the lone lead
+SUBSCRIPTIONS_DEFINED = "2023-02-01T00:00:00Z"
+LONE_SUBSCRIPTION = "2023-04-20T08:30:00Z"
+LONE_ACTIVITY = "2023-09-09T09:09:09Z"  # Interesting Moment, a rare type
+INTERESTING_MOMENT = 46
+VISIT_WEBPAGE, NEW_LEAD = 1, 12
+BULK_STREAMS = ("leads", "custom_car_c", "custom_subscription_c", "activities_*")
+
+
+def _recent(days_ago: float) -> str:
+    when = dt.datetime.now(dt.UTC) - dt.timedelta(days=days_ago)
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@pytest.fixture(scope="module")
+def odd_history() -> Iterator[SandboxServer]:
+    # A scan window of 5 activity ids per call: the activity probe crosses empty pages.
+    config = SandboxConfig(
+        client_id="empty-history", client_secret="empty-history-secret",
+        extra={"activity_scan_window": 5},
+    )  # fmt: skip
+    with SandboxServer(config, seed="empty") as server:
+        SandboxControl(server.url).configure(**FAST_SANDBOX)
+        fx = Fixtures(server)
+        # Oldest first, as Marketo issues ids.
+        lone = fx.lead(createdAt=LONE_LEAD, updatedAt=LONE_LEAD)
+        fx.object_type_created("car_c", CARS_DEFINED)
+        fx.record(
+            OBJECT_TYPES["car_c"].kind,
+            "car-lone",
+            {"marketoGUID": "car-lone", "vin": "VIN-LONE", "leadId": lone, "make": "Saab",
+             "createdAt": LONE_CAR, "updatedAt": LONE_CAR},
+            dedupe=("vin",),
+        )  # fmt: skip
+        fx.object_type_created("subscription_c", SUBSCRIPTIONS_DEFINED)
+        fx.record(
+            OBJECT_TYPES["subscription_c"].kind,
+            "sub-lone",
+            {"marketoGUID": "sub-lone", "subscriptionId": "SUB-LONE",
+             "externalCompanyId": "ACME", "plan": "gold",
+             "createdAt": LONE_SUBSCRIPTION, "updatedAt": LONE_SUBSCRIPTION},
+            dedupe=("subscriptionId",),
+        )  # fmt: skip
+        fx.activity(lone, INTERESTING_MOMENT, when=to_epoch(LONE_ACTIVITY))
+        # The rest: recent leads, their cars, subscriptions and everyday activities.
+        for i in range(12):
+            when = _recent(40 - 3 * i)
+            lead = fx.lead(createdAt=when, updatedAt=when)
+            fx.record(
+                OBJECT_TYPES["car_c"].kind,
+                f"car-{i}",
+                {"marketoGUID": f"car-{i}", "vin": f"VIN-{i}", "leadId": lead,
+                 "createdAt": when, "updatedAt": when},
+                dedupe=("vin",),
+            )  # fmt: skip
+            fx.record(
+                OBJECT_TYPES["subscription_c"].kind,
+                f"sub-{i}",
+                {"marketoGUID": f"sub-{i}", "subscriptionId": f"SUB-{i}",
+                 "externalCompanyId": "ACME", "createdAt": when, "updatedAt": when},
+                dedupe=("subscriptionId",),
+            )  # fmt: skip
+            fx.activity(lead, NEW_LEAD, when=to_epoch(when))
+            fx.activity(lead, VISIT_WEBPAGE, when=to_epoch(when) + 60)
+        yield server
+
+
+def _catalog(info: dict[str, str]) -> dict[str, Any]:
+    tap = TapMarketoCRM(config=tap_config(info))
+    with contextlib.redirect_stdout(io.StringIO()):
+        catalog = json.loads(json.dumps(tap.catalog_dict))
+    return select_only(catalog, *BULK_STREAMS)
+
+
+def _keys(records: list[dict[str, Any]], key: str) -> set[Any]:
+    return {str(r[key]) for r in records}
+
+
+def test_a_first_sync_from_2007_skips_no_lonely_record_and_costs_what_the_data_costs(
+    odd_history: SandboxServer,
+) -> None:
+    info = odd_history.info()
+    control = SandboxControl(odd_history.url)
+    catalog = _catalog(info)
+    truth = {
+        "leads": _keys(control.objects("leads"), "id"),
+        "custom_car_c": _keys(control.objects("customobjects/car_c"), "marketoGUID"),
+        "custom_subscription_c": _keys(
+            control.objects("customobjects/subscription_c"), "marketoGUID"
+        ),
+        "activities_interesting_moment": {"1"},
+    }
+    assert len(truth["leads"]) == 13
+    assert len(truth["custom_car_c"]) == 13
+
+    runs = {}
+    for start in ("2007-01-01T00:00:00Z", LONE_LEAD[:10] + "T00:00:00Z"):
+        control.reset_calls()
+        run = run_tap(tap_config(info, start_date=start), catalog)
+        assert not run.incomplete
+        runs[start] = (run, control.calls()["total"])
+
+    for start, (run, _) in runs.items():
+        for stream, key in (
+            ("leads", "id"),
+            ("custom_car_c", "marketoGUID"),
+            ("custom_subscription_c", "marketoGUID"),
+        ):
+            assert _keys(run.records[stream], key) >= truth[stream], (start, stream)
+        moments = run.records["activities_interesting_moment"]
+        assert [m["activityDate"] for m in moments] == [LONE_ACTIVITY], start
+        assert len(run.records["activities_visit_webpage"]) == 12, start
+        assert len(run.records["activities_new_lead"]) == 12, start
+
+    (everything, everything_calls), (from_data, from_data_calls) = runs.values()
+    # Same records either way, and the empty years 2007..2022 cost (almost) nothing.
+    for stream in truth:
+        assert len(everything.records[stream]) == len(from_data.records[stream]), stream
+    assert everything_calls <= from_data_calls * 1.1, (everything_calls, from_data_calls)
+    print(
+        f"first sync from 2007: {everything_calls} calls; from {LONE_LEAD[:10]}: {from_data_calls}"
+    )
+    # Types without any activity got a bookmark at once: a later run does not probe them.
+    bookmarks = everything.state["bookmarks"]
+    assert bookmarks["activities_click_link"]["replication_key_value"]
