@@ -115,15 +115,15 @@ def activity_floors(
     ordered = sorted(set(type_ids))
     for start in range(0, len(ordered), TYPES_PER_CALL):
         group = ordered[start : start + TYPES_PER_CALL]
-        found = _first_activity_date(client, group, str(token))
-        if found is _UNSETTLED:
+        settled, found = _first_activity_date(client, group, str(token))
+        if not settled:
             logger.info(
                 "Activity types %s: no activity within %d pages; exported from start_date",
                 group,
                 ACTIVITY_PROBE_PAGES,
             )
             continue
-        floor = now if found is None else max(since, day_start(found))  # type: ignore[arg-type]
+        floor = now if found is None else max(since, day_start(found))
         for type_id in group:
             floors[type_id] = floor
         logger.info(
@@ -134,12 +134,12 @@ def activity_floors(
     return floors
 
 
-_UNSETTLED = object()
-
-
-def _first_activity_date(client: Any, group: Sequence[int], token: str) -> Any:
-    """The earliest activityDate of ``group`` from ``token`` on; None when there is none
-    up to the end of the log; _UNSETTLED when the page budget ran out first.
+def _first_activity_date(
+    client: Any, group: Sequence[int], token: str
+) -> tuple[bool, dt.datetime | None]:
+    """(settled, date): the earliest activityDate of ``group`` from ``token`` on, None
+    when there is none up to the end of the log; not settled when the page budget ran
+    out first.
 
     Marketo reads its log forward by id range, so a page can be empty while
     ``moreResult`` is true; the first page with rows holds the group's lowest ids, the
@@ -153,11 +153,11 @@ def _first_activity_date(client: Any, group: Sequence[int], token: str) -> Any:
         rows = page.get("result") or []
         dates = [parse_ts(str(r["activityDate"])) for r in rows if r.get("activityDate")]
         if dates:
-            return min(dates)
+            return True, min(dates)
         if not page.get("moreResult"):
-            return None
+            return True, None
         token = str(page.get("nextPageToken") or token)
-    return _UNSETTLED
+    return False, None
 
 
 def object_type_floors(client: Any, logger: logging.Logger) -> dict[str, dt.datetime]:
