@@ -6,7 +6,9 @@ stream can be older), never an estimate: a window before the bound cannot hold a
 record, a window after it is exported as before. When a probe cannot conclude within its
 call budget it returns None and the stream exports from ``start_date`` (honest, only
 dearer). A saved export job or a bookmark always wins: probes run only on a stream's
-first sync with nothing in state (docs/MARKETO.md sections 4, 5 and 9).
+first sync with nothing in state (docs/MARKETO.md sections 4, 5 and 9). The lead probe
+reads over REST, which Marketo limits to the partitions the API user's role sees (bulk
+exports see all): ``probe_data_start`` turns every probe off for such instances.
 
 - ``start_date`` itself is never before 2007-01-01: Marketo did not exist earlier
   (Adobe's bulk bootstrap guidance), so no record is older (:func:`floor_start_date`).

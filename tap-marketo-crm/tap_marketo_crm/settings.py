@@ -31,7 +31,8 @@ CONFIG_SCHEMA: dict[str, Any] = with_connection_settings(
             th.DateTimeType,
             required=True,
             description="Oldest data to sync on a first run (leads updated, activities "
-            "created, programs updated since then). ISO 8601, e.g. 2025-01-01T00:00:00Z.",
+            "created, programs updated since then). ISO 8601, e.g. 2025-01-01T00:00:00Z. "
+            "Read as 2007-01-01 when earlier: Marketo holds nothing older.",
         ),
         th.Property(
             "max_export_days",
@@ -68,6 +69,17 @@ CONFIG_SCHEMA: dict[str, Any] = with_connection_settings(
             description="Bulk export file MB per Marketo day (00:00 US Central) this tap may "
             "use, counted across runs in state. Marketo's own quota is 500 MB per day for "
             "every integration together.",
+        ),
+        th.Property(
+            "probe_data_start",
+            th.BooleanType,
+            default=True,
+            description="On a first sync, start each bulk stream where its data begins "
+            "(exact lower bounds from a few REST calls: the lowest lead id's createdAt, "
+            "custom object types' createdAt, the first activity from start_date) instead "
+            "of exporting every empty window from start_date. Turn off only if the API "
+            "user's role cannot see every lead partition over REST (bulk exports see them "
+            "all).",
         ),
         th.Property(
             "priority_first",

@@ -311,7 +311,8 @@ class ActivityExport:
         # Planned only now: the plan starts from the bookmarks the saved jobs just moved.
         progress = [st.progress() for st in self.streams]
         priority_first = bool(first.config.get("priority_first"))
-        data_starts = {} if saved or priority_first else self._data_starts(progress)
+        probe = first.probing and not saved and not priority_first
+        data_starts = self._data_starts(progress) if probe else {}
         plan = plan_activity_windows(
             progress,
             start_date=first.start_date,

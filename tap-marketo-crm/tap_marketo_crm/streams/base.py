@@ -106,6 +106,11 @@ class MarketoStream(Stream):
         return floor_start_date(parse_ts(self.config["start_date"]))
 
     @property
+    def probing(self) -> bool:
+        """Whether a first sync starts where the data begins (see ``probe``)."""
+        return bool(setting(self.config, "probe_data_start"))
+
+    @property
     def lookback(self) -> dt.timedelta:
         return dt.timedelta(days=float(setting(self.config, "lookback_window_days")))
 

@@ -108,7 +108,7 @@ class WindowedExportStream(MarketoStream):
             start = self.start_date  # a saved job wins: resumed as it was planned
         else:
             # First sync: windows before the data's lower bound cannot hold a record.
-            start = first_sync_start(self.start_date, self.data_floor())
+            start = first_sync_start(self.start_date, self.data_floor() if self.probing else None)
 
         def unit(window: Window, saved: Mapping[str, Any] | None = None) -> ExportUnit:
             return ExportUnit(

@@ -196,7 +196,8 @@ def _key_export(
     if leads is not None:
         filter_field = str(leads.stream_state.get("filter_field") or "updatedAt")
     if since is None:
-        start = first_sync_start(stream.start_date, stream.run.lead_floor())
+        floor = stream.run.lead_floor() if stream.probing else None
+        start = first_sync_start(stream.start_date, floor)
     else:
         start = max(since - stream.lookback, stream.start_date)
     keys: dict[str, set[str]] = {name: set() for name in names}
