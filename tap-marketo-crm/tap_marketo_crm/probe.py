@@ -37,6 +37,8 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+from marketo_core.errors import MarketoAPIError
+
 from tap_marketo_crm.windows import parse_ts, whole_second
 
 UTC = dt.UTC
@@ -72,10 +74,15 @@ def lead_floor(client: Any, logger: logging.Logger) -> dt.datetime | None:
     for call in range(LEAD_PROBE_CALLS):
         first = call * MAX_KEYS + 1
         ids = ",".join(str(i) for i in range(first, first + MAX_KEYS))
-        page = client.query(
-            "/rest/v1/leads.json",
-            {"filterType": "id", "filterValues": ids, "fields": "id,createdAt"},
-        )
+        try:
+            page = client.query(
+                "/rest/v1/leads.json",
+                {"filterType": "id", "filterValues": ids, "fields": "id,createdAt"},
+            )
+        except MarketoAPIError as exc:
+            # A probe never fails a sync: without a bound, leads export from start_date.
+            logger.info("Lead probe refused (%s): leads are exported from start_date", exc)
+            return None
         found = [r for r in page.get("result") or [] if r.get("createdAt")]
         if not found:
             continue
@@ -106,18 +113,25 @@ def activity_floors(
     """Per activity type, where its data from ``since`` on begins: the group's earliest
     activity's day, or ``now`` when the group has none up to now. Types whose group the
     budget did not settle are left out (they start at ``since``)."""
-    token_page = client.get(
-        "/rest/v1/activities/pagingtoken.json",
-        {"sinceDatetime": _marketo_text(since)},
-    )
-    token = token_page.get("nextPageToken")
     floors: dict[int, dt.datetime] = {}
+    try:
+        token = client.get(
+            "/rest/v1/activities/pagingtoken.json",
+            {"sinceDatetime": _marketo_text(since)},
+        ).get("nextPageToken")
+    except MarketoAPIError as exc:
+        logger.info("Activity probe refused (%s): activities export from start_date", exc)
+        return floors
     if not token:
         return floors
     ordered = sorted(set(type_ids))
     for start in range(0, len(ordered), TYPES_PER_CALL):
         group = ordered[start : start + TYPES_PER_CALL]
-        settled, found = _first_activity_date(client, group, str(token))
+        try:
+            settled, found = _first_activity_date(client, group, str(token))
+        except MarketoAPIError as exc:  # e.g. a type activities.json does not take
+            logger.info("Activity types %s: probe refused (%s); from start_date", group, exc)
+            continue
         if not settled:
             logger.info(
                 "Activity types %s: no activity within %d pages; exported from start_date",
@@ -166,7 +180,12 @@ def object_type_floors(client: Any, logger: logging.Logger) -> dict[str, dt.date
     """Per custom object type (apiName), the start of the day it was defined: none of
     its records can be older."""
     floors: dict[str, dt.datetime] = {}
-    for entry in client.get("/rest/v1/customobjects.json").get("result") or []:
+    try:
+        listed = client.get("/rest/v1/customobjects.json").get("result") or []
+    except MarketoAPIError as exc:
+        logger.info("Custom object types not listed (%s): no bound from them", exc)
+        return floors
+    for entry in listed:
         name, created = entry.get("name"), entry.get("createdAt")
         if name and created:
             floors[str(name)] = day_start(parse_ts(str(created)))

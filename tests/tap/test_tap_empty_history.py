@@ -180,3 +180,26 @@ def test_without_the_probe_a_first_sync_exports_every_window_from_start_date(
     # One export per 31-day window from 2021-01-01, the empty ones included.
     days = (dt.datetime.now(dt.UTC) - dt.datetime(2021, 1, 1, tzinfo=dt.UTC)).days
     assert calls["POST /bulk/v1/leads/export/create.json"] >= days // 31
+
+
+def test_a_refused_probe_falls_back_to_start_date_and_loses_nothing(
+    odd_history: SandboxServer,
+) -> None:
+    info = odd_history.info()
+    control = SandboxControl(odd_history.url)
+    catalog = select_only(_catalog(info), "leads", "activities_*")
+    control.fault(path=r"/rest/v1/leads\.json", code="1003", message="Invalid filter")
+    control.fault(path=r"/rest/v1/activities\.json", code="1003", message="Invalid type")
+    try:
+        control.reset_calls()
+        run = run_tap(tap_config(info, start_date="2021-01-01T00:00:00Z"), catalog)
+    finally:
+        control.clear_faults()
+    assert not run.incomplete
+    assert len(run.records["leads"]) == 13
+    assert [m["activityDate"] for m in run.records["activities_interesting_moment"]] == [
+        LONE_ACTIVITY
+    ]
+    # Without bounds, leads export every window from start_date.
+    days = (dt.datetime.now(dt.UTC) - dt.datetime(2021, 1, 1, tzinfo=dt.UTC)).days
+    assert control.calls()["endpoints"]["POST /bulk/v1/leads/export/create.json"] >= days // 31
