@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
+from marketo_sandbox.domain.objects import set_type_created
+from marketo_sandbox.model.objects import custom_object_type
 from marketo_sandbox.store import Store, dedupe_key
 
 if TYPE_CHECKING:
@@ -236,6 +238,15 @@ class Fixtures:
         names its type's dedupe fields, what sync and delete match it on."""
         dkey = dedupe_key(data.get(f) for f in dedupe) if dedupe else None
         self.store.object_put(kind, pk, data, dkey)
+
+    def object_type_created(self, api_name: str, created_at: str) -> None:
+        """When custom object type ``api_name`` was defined (its describe's ``createdAt``):
+        records older than that cannot exist in Marketo, so a fixture record dated
+        earlier needs its type defined earlier first."""
+        ot = custom_object_type(api_name)
+        if ot is None:
+            raise KeyError(f"no custom object type {api_name!r}")
+        set_type_created(self.store, ot, created_at)
 
     def object(self, kind: str, pk: Any) -> dict[str, Any] | None:
         return self.store.object_get(kind, pk)

@@ -7,6 +7,7 @@ after it. What they hand each other is a typed field here, never a loose dict.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -14,7 +15,8 @@ from typing import TYPE_CHECKING
 from marketo_core.errors import QuotaExhausted
 
 from tap_marketo_crm.activity_feed import ActivityFeed
-from tap_marketo_crm.windows import whole_second
+from tap_marketo_crm.probe import MARKETO_EPOCH, lead_floor, object_type_floors
+from tap_marketo_crm.windows import parse_ts, whole_second
 
 if TYPE_CHECKING:
     from tap_marketo_crm.tap import TapMarketoCRM
@@ -63,11 +65,35 @@ class SyncRun:
     # Every static list id (the lists stream always reads them all).
     list_ids: list[int] | None = None
     _feed: ActivityFeed | None = field(default=None, init=False, repr=False)
+    # Where leads begin (probe.lead_floor), probed at most once per run: the leads
+    # stream, lead-linked custom objects and key-only lead exports share it.
+    _lead_floor: tuple[dt.datetime | None] | None = field(default=None, init=False, repr=False)
+    # When each custom object type was defined (probe.object_type_floors), read once.
+    _type_floors: dict[str, dt.datetime] | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def start(cls, tap: TapMarketoCRM) -> SyncRun:
         now = whole_second(dt.datetime.fromtimestamp(tap.initialized_at / 1000, tz=UTC))
+        start_date = tap.config.get("start_date")
+        with contextlib.suppress(ValueError):  # validated settings: never raises here
+            if isinstance(start_date, str) and parse_ts(start_date) < MARKETO_EPOCH:
+                tap.logger.info(
+                    "start_date %s is before Marketo existed: reading from 2007-01-01 instead",
+                    start_date,
+                )
         return cls(tap=tap, now=now)
+
+    def lead_floor(self) -> dt.datetime | None:
+        """No living lead (nor lead-linked custom object record) is older than this."""
+        if self._lead_floor is None:
+            self._lead_floor = (lead_floor(self.tap.client, self.tap.logger),)
+        return self._lead_floor[0]
+
+    def object_type_floor(self, api_name: str) -> dt.datetime | None:
+        """No record of custom object type ``api_name`` is older than this."""
+        if self._type_floors is None:
+            self._type_floors = object_type_floors(self.tap.client, self.tap.logger)
+        return self._type_floors.get(api_name)
 
     @property
     def incomplete(self) -> bool:

@@ -24,59 +24,75 @@ MAX_EXPORT_DAYS = 31  # Marketo's bulk export window
 # The connection settings (endpoint, credentials, limits) are the target's too: defined
 # in marketo_core.connection. The tap stops at 40,000 calls a day unless told otherwise
 # and keeps a fixed headroom of RATE_LIMIT_HEADROOM calls per window.
-CONFIG_SCHEMA: dict[str, Any] = with_connection_settings(th.PropertiesList(
-    th.Property(
-        "start_date",
-        th.DateTimeType,
-        required=True,
-        description="Oldest data to sync on a first run (leads updated, activities "
-        "created, programs updated since then). ISO 8601, e.g. 2025-01-01T00:00:00Z.",
-    ),
-    th.Property(
-        "max_export_days",
-        th.IntegerType(minimum=1, maximum=MAX_EXPORT_DAYS),
-        default=MAX_EXPORT_DAYS,
-        description="Days per bulk export window (Marketo allows at most 31).",
-    ),
-    th.Property(
-        "lookback_window_days",
-        th.NumberType(minimum=0, maximum=365),
-        default=0,
-        description="Re-read this many days before each bookmark (bulk exports and the "
-        "activity feed), for data Marketo records late. 0 re-reads only the boundary "
-        "second. Larger values re-export that span on every run.",
-    ),
-    th.Property(
-        "bulk_poll_interval_seconds",
-        th.NumberType(exclusive_minimum=0, maximum=3600),
-        default=60,
-        description="Seconds between status checks of a pending export job (Marketo "
-        "updates job status at most once a minute; each check is one API call).",
-    ),
-    th.Property(
-        "bulk_job_timeout_seconds",
-        th.NumberType(exclusive_minimum=0),
-        default=10_800,
-        description="How long to wait for one export job before leaving it for the "
-        "next run (its exportId stays in state and is resumed, not exported again).",
-    ),
-    th.Property(
-        "max_export_mb_per_day",
-        th.NumberType(exclusive_minimum=0),
-        default=500,
-        description="Bulk export file MB per Marketo day (00:00 US Central) this tap may "
-        "use, counted across runs in state. Marketo's own quota is 500 MB per day for "
-        "every integration together.",
-    ),
-    th.Property(
-        "priority_first",
-        th.BooleanType,
-        default=False,
-        description="On a first sync, export the newest activity window first and "
-        "backfill older windows, newest first, down to start_date in later runs. State "
-        "keeps both edges per activity type.",
-    ),
-).to_dict(), max_daily_calls=40_000, headroom_setting=False)
+CONFIG_SCHEMA: dict[str, Any] = with_connection_settings(
+    th.PropertiesList(
+        th.Property(
+            "start_date",
+            th.DateTimeType,
+            required=True,
+            description="Oldest data to sync on a first run (leads updated, activities "
+            "created, programs updated since then). ISO 8601, e.g. 2025-01-01T00:00:00Z. "
+            "Read as 2007-01-01 when earlier: Marketo holds nothing older.",
+        ),
+        th.Property(
+            "max_export_days",
+            th.IntegerType(minimum=1, maximum=MAX_EXPORT_DAYS),
+            default=MAX_EXPORT_DAYS,
+            description="Days per bulk export window (Marketo allows at most 31).",
+        ),
+        th.Property(
+            "lookback_window_days",
+            th.NumberType(minimum=0, maximum=365),
+            default=0,
+            description="Re-read this many days before each bookmark (bulk exports and the "
+            "activity feed), for data Marketo records late. 0 re-reads only the boundary "
+            "second. Larger values re-export that span on every run.",
+        ),
+        th.Property(
+            "bulk_poll_interval_seconds",
+            th.NumberType(exclusive_minimum=0, maximum=3600),
+            default=60,
+            description="Seconds between status checks of a pending export job (Marketo "
+            "updates job status at most once a minute; each check is one API call).",
+        ),
+        th.Property(
+            "bulk_job_timeout_seconds",
+            th.NumberType(exclusive_minimum=0),
+            default=10_800,
+            description="How long to wait for one export job before leaving it for the "
+            "next run (its exportId stays in state and is resumed, not exported again).",
+        ),
+        th.Property(
+            "max_export_mb_per_day",
+            th.NumberType(exclusive_minimum=0),
+            default=500,
+            description="Bulk export file MB per Marketo day (00:00 US Central) this tap may "
+            "use, counted across runs in state. Marketo's own quota is 500 MB per day for "
+            "every integration together.",
+        ),
+        th.Property(
+            "probe_data_start",
+            th.BooleanType,
+            default=True,
+            description="On a first sync, start each bulk stream where its data begins "
+            "(exact lower bounds from a few REST calls: the lowest lead id's createdAt, "
+            "custom object types' createdAt, the first activity from start_date) instead "
+            "of exporting every empty window from start_date. Turn off only if the API "
+            "user's role cannot see every lead partition over REST (bulk exports see them "
+            "all).",
+        ),
+        th.Property(
+            "priority_first",
+            th.BooleanType,
+            default=False,
+            description="On a first sync, export the newest activity window first and "
+            "backfill older windows, newest first, down to start_date in later runs. State "
+            "keeps both edges per activity type.",
+        ),
+    ).to_dict(),
+    max_daily_calls=40_000,
+    headroom_setting=False,
+)
 
 DEFAULTS: dict[str, Any] = {
     name: prop["default"]

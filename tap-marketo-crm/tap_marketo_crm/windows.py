@@ -119,13 +119,17 @@ def activity_forward_start(
     max_days: int,
     lookback: dt.timedelta,
     priority_first: bool,
+    data_start: dt.datetime | None = None,
 ) -> dt.datetime:
-    """Where a type's forward sync starts this run."""
+    """Where a type's forward sync starts this run. ``data_start`` is where the type's
+    data begins (see ``probe``), used by a first sync only: a bookmark always wins."""
     if progress.forward is not None:
         return max(start_date, progress.forward - lookback)
     if priority_first:
         # First sync, newest window first: older data is backfilled by later runs.
         return max(start_date, now - dt.timedelta(days=_clamp_days(max_days)))
+    if data_start is not None:
+        return min(max(start_date, data_start), now)
     return start_date
 
 
@@ -138,11 +142,14 @@ def plan_activity_windows(
     lookback: dt.timedelta = dt.timedelta(0),
     priority_first: bool = False,
     include_backfill: bool = True,
+    data_starts: Mapping[int, dt.datetime] | None = None,
 ) -> list[ActivityWindow]:
     """Forward windows (oldest first), then priority-first backfill windows (newest first).
 
     Each window lists only the types that need data in it, so a type selected later does
-    not cost a second export of months the others already have.
+    not cost a second export of months the others already have. ``data_starts``: where
+    each type's data begins (first syncs; see ``probe``); a type whose data begins at
+    ``now`` has no window.
     """
     start_date, now = whole_second(start_date), whole_second(now)
     starts = {
@@ -154,6 +161,7 @@ def plan_activity_windows(
                 max_days=max_days,
                 lookback=lookback,
                 priority_first=priority_first,
+                data_start=(data_starts or {}).get(p.type_id),
             )
         )
         for p in types

@@ -25,10 +25,20 @@ def test_full_sync_then_a_quiet_incremental_sync_costs_at_most_25_calls(
     full = run_tap(config, catalog)
     full_calls = fast_sandbox.calls()
     # Bulk streams (leads, activities, 2 custom objects) cost at most create, enqueue,
-    # status and file per 31-day window from start_date; everything else is a handful.
-    days = (dt.datetime.now(dt.UTC) - dt.datetime.fromisoformat(START_DATE)).days
+    # status and file per 31-day window from where their data begins (start_date is
+    # months earlier: those windows cost nothing, issue 10); everything else, the
+    # first-sync probes included, is a handful. 253 calls on the small seed (295 when
+    # every window from start_date was exported).
+    first_day = min(
+        [lead["createdAt"] for lead in fast_sandbox.objects("leads")]
+        + [a["activityDate"] for a in fast_sandbox.objects("activities")]
+    )
+    days = (
+        dt.datetime.now(dt.UTC) - dt.datetime.fromisoformat(first_day[:10] + "T00:00:00+00:00")
+    ).days
+    assert first_day > START_DATE
     windows = math.ceil(days / 31)
-    assert full_calls["total"] <= 4 * 4 * windows + 30, full_calls["endpoints"]
+    assert full_calls["total"] <= 4 * 4 * windows + 60, full_calls["endpoints"]
     assert _describe_calls(full_calls) == 0, "a run given a catalog must not describe"
 
     fast_sandbox.reset_calls()

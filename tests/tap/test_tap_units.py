@@ -64,6 +64,33 @@ def test_one_activity_job_per_window_holds_every_type_that_needs_it() -> None:
     assert plan[-1].floors == {6: "2026-03-29T12:00:00Z", 12: "2026-03-29T12:00:00Z"}
 
 
+def test_a_first_sync_starts_each_type_where_its_data_begins_and_a_bookmark_wins() -> None:
+    begins = T0 + dt.timedelta(days=50)
+    plan = plan_activity_windows(
+        [TypeProgress(1, None), TypeProgress(6, None), TypeProgress(12, T0)],
+        start_date=T0,
+        now=NOW,
+        max_days=31,
+        # 6 has no activity up to now; 12's data start is ignored: it has a bookmark.
+        data_starts={1: begins, 6: NOW, 12: NOW},
+    )
+    assert plan[0].window.start == T0  # type 12 resumes from its bookmark
+    assert plan[0].type_ids == (12,)
+    joined = next(w for w in plan if 1 in w.type_ids)
+    assert joined.window.start <= begins < joined.window.end
+    assert joined.floors[1] == "2026-02-20T00:00:00Z"
+    assert all(6 not in w.type_ids for w in plan)
+    # A data start before start_date does not move a first sync earlier.
+    early = plan_activity_windows(
+        [TypeProgress(1, None)],
+        start_date=T0,
+        now=NOW,
+        max_days=31,
+        data_starts={1: T0 - dt.timedelta(days=400)},
+    )
+    assert early[0].window.start == T0
+
+
 def test_priority_first_takes_the_newest_window_first_then_backfills_newest_first() -> None:
     first = plan_activity_windows(
         [TypeProgress(1, None)],

@@ -755,3 +755,26 @@ def on_leads_merged(
             )
             moved += 1
     return moved
+
+
+# -- custom object types ----------------------------------------------------------------
+
+# Where the store keeps when each custom object type was defined (name -> createdAt).
+KIND_TYPE_CREATED = "object_type_created"
+
+
+def set_type_created(store: Store, ot: ObjectType, created_at: str) -> None:
+    """Record when a custom object type was defined: its describe's ``createdAt``. No
+    record of the type is older (Marketo accepts records only for a defined type)."""
+    store.doc_put(KIND_TYPE_CREATED, ot.name, {"createdAt": created_at})
+
+
+def described_type(store: Store, ot: ObjectType, *, fields: bool = True) -> dict[str, Any]:
+    """A type's describe (``fields``) or list entry, with the ``createdAt`` recorded for
+    it (seeded instances define their types when their data begins)."""
+    out = ot.describe() if fields else ot.summary()
+    if ot.is_custom:
+        recorded = store.doc_get(KIND_TYPE_CREATED, ot.name)
+        if recorded and recorded.get("createdAt"):
+            out["createdAt"] = recorded["createdAt"]
+    return out

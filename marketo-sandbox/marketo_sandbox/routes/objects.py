@@ -19,6 +19,7 @@ from marketo_sandbox.domain.objects import (
     coerce,
     decode_page_token,
     delete_objects,
+    described_type,
     encode_page_token,
     find_by_dkeys,
     find_by_field,
@@ -49,7 +50,7 @@ def lead_fields_arg(ctx: Ctx) -> list[str]:
 
 
 def describe(ctx: Ctx, ot: ObjectType) -> dict[str, Any]:
-    return envelope.ok([ot.describe()])
+    return envelope.ok([described_type(ctx.store, ot)])
 
 
 def _field_list(ot: ObjectType, raw: Any) -> list[str] | None:
@@ -250,5 +251,9 @@ router.route("/rest/v1/customobjects/<name>/delete.json", ("POST",))(_custom(del
 def list_custom_objects(ctx: Ctx) -> dict[str, Any]:
     names = set(ctx.list_arg("names"))
     return envelope.ok(
-        [t.summary() for t in custom_object_types() if not names or t.name in names]
+        [
+            described_type(ctx.store, t, fields=False)
+            for t in custom_object_types()
+            if not names or t.name in names
+        ]
     )

@@ -13,6 +13,7 @@ from marketo_sandbox.domain.objects import (
     ADD_TO_OPPORTUNITY,
     bulk_log_activities,
     role_activity_fields,
+    set_type_created,
 )
 from marketo_sandbox.model.leads import (
     company_values,
@@ -312,6 +313,10 @@ def seed_opportunities_and_custom_objects(
             "updatedAt": format_ts(updated),
         })
 
+    # The custom object types were defined when the instance's data began (a day before
+    # the seed's span): no record is older than its type.
+    for ot in (OBJECT_TYPES["car_c"], OBJECT_TYPES["subscription_c"]):
+        set_type_created(store, ot, format_ts(now - spec.months * 30 * 86400 - 86400))
     by_ext = {o["externalOpportunityId"]: o for o in opportunities}
     with store.transaction() as db:
         _insert(db, OPPORTUNITIES, opportunities)

@@ -11,6 +11,7 @@ The shared jobs live in the tap-level state (``marketo.activity_export`` /
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
@@ -20,6 +21,7 @@ from marketo_core import parse_attributes
 from tap_marketo_crm import schemas as s
 from tap_marketo_crm import sdk_seam
 from tap_marketo_crm.pipeline import ExportUnit, JobSlots
+from tap_marketo_crm.probe import activity_floors
 from tap_marketo_crm.records import RecordWriter
 from tap_marketo_crm.state import state_section, state_time
 from tap_marketo_crm.streams.base import MarketoStream
@@ -307,19 +309,40 @@ class ActivityExport:
                 saved.append(self._unit(window, job_state))
         self.pipeline.run(saved, consume, self._done)
         # Planned only now: the plan starts from the bookmarks the saved jobs just moved.
+        progress = [st.progress() for st in self.streams]
+        priority_first = bool(first.config.get("priority_first"))
+        probe = first.probing and not saved and not priority_first
+        data_starts = self._data_starts(progress) if probe else {}
         plan = plan_activity_windows(
-            [st.progress() for st in self.streams],
+            progress,
             start_date=first.start_date,
             now=first.run.now,
             max_days=first.max_export_days,
             lookback=first.lookback,
-            priority_first=bool(first.config.get("priority_first")),
+            priority_first=priority_first,
             # A first sync under priority_first fetches the newest window only.
             include_backfill=any(st.bookmark() is not None for st in self.streams),
+            data_starts=data_starts,
         )
         self.pipeline.run([self._unit(aw) for aw in plan], consume, self._done)
         for route in routes.values():
             route.stream.log_written(route.writer)
+
+    def _data_starts(self, progress: list[TypeProgress]) -> dict[int, dt.datetime]:
+        """Where the data of the types on their first sync begins (see ``probe``). A type
+        with no activity up to now gets its bookmark at now, in state at once: the next
+        run reads it incrementally instead of probing again."""
+        fresh = [p.type_id for p in progress if p.forward is None and p.backfill is None]
+        if not fresh:
+            return {}
+        first = self.first
+        floors = activity_floors(first.client, fresh, first.start_date, first.run.now, first.logger)
+        empty = [t for t, floor in floors.items() if floor >= first.run.now]
+        for type_id in empty:
+            self.by_type[type_id].set_bookmark(first.run.now)
+        if empty:
+            first.save_state()
+        return floors
 
     def _from_saved(self, saved: Mapping[str, Any]) -> ActivityWindow | None:
         try:

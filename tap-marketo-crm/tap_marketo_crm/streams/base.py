@@ -32,6 +32,7 @@ from singer_sdk.exceptions import FatalAPIError
 from tap_marketo_crm import schemas as s
 from tap_marketo_crm import sdk_seam
 from tap_marketo_crm.pipeline import ExportPipeline, ExportSettings, JobSlots
+from tap_marketo_crm.probe import floor_start_date
 from tap_marketo_crm.records import RecordWriter
 from tap_marketo_crm.settings import setting
 from tap_marketo_crm.windows import parse_ts
@@ -101,7 +102,13 @@ class MarketoStream(Stream):
 
     @property
     def start_date(self) -> dt.datetime:
-        return parse_ts(self.config["start_date"])
+        # Never before 2007-01-01: Marketo holds nothing older (see ``probe``).
+        return floor_start_date(parse_ts(self.config["start_date"]))
+
+    @property
+    def probing(self) -> bool:
+        """Whether a first sync starts where the data begins (see ``probe``)."""
+        return bool(setting(self.config, "probe_data_start"))
 
     @property
     def lookback(self) -> dt.timedelta:

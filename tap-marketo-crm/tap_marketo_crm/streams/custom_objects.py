@@ -7,6 +7,7 @@ REST by the keys its records link to instead (``read_mode: linked_keys`` in its 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
@@ -62,6 +63,16 @@ class CustomObjectStream(WindowedExportStream):
     @property
     def read_mode(self) -> str:
         return str(self.stream_state.get(self.read_mode_key) or BULK)
+
+    def data_floor(self) -> dt.datetime | None:
+        # No record predates its type; lead-linked records are never older than the
+        # oldest living lead either (see ``probe``). Both are lower bounds: the later wins.
+        bounds = [self.run.object_type_floor(self.api_name)]
+        link = self.link
+        if link is not None and link.parent.lower() == "lead":
+            bounds.append(self.run.lead_floor())
+        found = [b for b in bounds if b is not None]
+        return max(found) if found else None
 
     def harvested_lead_fields(self) -> tuple[str, ...]:
         """The lead field whose values this stream reads by this run, when it reads by

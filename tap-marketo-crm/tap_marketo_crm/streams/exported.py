@@ -17,6 +17,7 @@ from typing import Any
 from marketo_core.errors import MarketoAPIError
 
 from tap_marketo_crm.pipeline import ExportUnit
+from tap_marketo_crm.probe import first_sync_start
 from tap_marketo_crm.records import RecordWriter
 from tap_marketo_crm.streams.base import MarketoStream
 from tap_marketo_crm.windows import Window, plan_windows
@@ -52,6 +53,11 @@ class WindowedExportStream(MarketoStream):
     @property
     def filter_field(self) -> str:
         return str(self.stream_state.get("filter_field") or "updatedAt")
+
+    def data_floor(self) -> dt.datetime | None:
+        """A lower bound on the filter field of every record of the stream, when Marketo's
+        rules give one cheaply (see ``probe``); None: export from start_date."""
+        return None
 
     def on_row(self, row: dict[str, Any]) -> None:
         """Called with each row before it is written (extra fields still present)."""
@@ -95,8 +101,14 @@ class WindowedExportStream(MarketoStream):
         fill = [c for c in writer.columns if c not in exported]
         filter_field = self.filter_field
         bookmark = self.bookmark()
-        start = max(bookmark - self.lookback, self.start_date) if bookmark else self.start_date
         pipeline = self.export_pipeline(self.entity, self.job_slots())
+        if bookmark is not None:
+            start = max(bookmark - self.lookback, self.start_date)
+        elif pipeline.saved_jobs():
+            start = self.start_date  # a saved job wins: resumed as it was planned
+        else:
+            # First sync: windows before the data's lower bound cannot hold a record.
+            start = first_sync_start(self.start_date, self.data_floor() if self.probing else None)
 
         def unit(window: Window, saved: Mapping[str, Any] | None = None) -> ExportUnit:
             return ExportUnit(

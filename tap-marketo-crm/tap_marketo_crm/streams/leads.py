@@ -21,6 +21,7 @@ from marketo_core.errors import MarketoAPIError
 from tap_marketo_crm import schemas as s
 from tap_marketo_crm.activity_feed import MERGE_LEADS, FeedNeed, feed_position, merge_losers
 from tap_marketo_crm.pipeline import ExportUnit
+from tap_marketo_crm.probe import first_sync_start
 from tap_marketo_crm.records import RecordWriter
 from tap_marketo_crm.run import COMPANY_KEY, SALES_PERSON_KEY
 from tap_marketo_crm.state import state_time
@@ -76,6 +77,10 @@ class LeadsStream(WindowedExportStream):
         self.run.leads_full_pass = self.bookmark() is None
         super().sync_records()
         self.run.leads_synced = True
+
+    def data_floor(self) -> dt.datetime | None:
+        # createdAt and updatedAt alike: no living lead is older than the lowest id's.
+        return self.run.lead_floor()
 
     def on_row(self, row: dict[str, Any]) -> None:
         for name, keys in self._keys.items():
@@ -190,7 +195,11 @@ def _key_export(
     filter_field = "updatedAt"
     if leads is not None:
         filter_field = str(leads.stream_state.get("filter_field") or "updatedAt")
-    start = stream.start_date if since is None else max(since - stream.lookback, stream.start_date)
+    if since is None:
+        floor = stream.run.lead_floor() if stream.probing else None
+        start = first_sync_start(stream.start_date, floor)
+    else:
+        start = max(since - stream.lookback, stream.start_date)
     keys: dict[str, set[str]] = {name: set() for name in names}
     pipeline = stream.export_pipeline("leads")
     fields = list(dict.fromkeys(["id", *names]))
