@@ -14,12 +14,15 @@ from typing import TYPE_CHECKING
 from marketo_core.errors import QuotaExhausted
 
 from tap_marketo_crm.activity_feed import ActivityFeed
+from tap_marketo_crm.scheduling import ExportScheduler, UpcomingStream
+from tap_marketo_crm.settings import setting
 from tap_marketo_crm.windows import whole_second
 
 if TYPE_CHECKING:
     from tap_marketo_crm.tap import TapMarketoCRM
 
 UTC = dt.UTC
+_MB = 1024 * 1024
 
 # Exit status of a run that stopped at a daily limit (607, max_daily_calls, export quota)
 # or left an export pending at its timeout: state is saved and the next run resumes.
@@ -63,6 +66,7 @@ class SyncRun:
     # Every static list id (the lists stream always reads them all).
     list_ids: list[int] | None = None
     _feed: ActivityFeed | None = field(default=None, init=False, repr=False)
+    _scheduler: ExportScheduler | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def start(cls, tap: TapMarketoCRM) -> SyncRun:
@@ -79,6 +83,38 @@ class SyncRun:
         if self._feed is None:
             self._feed = ActivityFeed(self.tap)
         return self._feed
+
+    @property
+    def scheduler(self) -> ExportScheduler:
+        """The run's export scheduler: this tap's share of Marketo's export queue, jobs
+        queued ahead across streams, progress lines (see ``scheduling``)."""
+        if self._scheduler is None:
+            tap = self.tap
+            config = tap.config
+
+            def upcoming() -> list[UpcomingStream]:
+                # Selected streams in sync order; those with no bulk export say so
+                # (export_key None).
+                return [st for st in tap.streams.values() if st.selected]  # type: ignore[misc]
+
+            def usage() -> tuple[float, float | None]:
+                today = tap.export_usage
+                allowed = today.max_bytes
+                return today.used / _MB, None if allowed is None else allowed / _MB
+
+            self._scheduler = ExportScheduler(
+                int(setting(config, "max_queued_export_jobs")),
+                logger=tap.logger,
+                upcoming=upcoming,
+                usage=usage,
+                progress_every=float(setting(config, "progress_interval_seconds")),
+            )
+        return self._scheduler
+
+    def close(self) -> None:
+        """The run is over: no more progress lines."""
+        if self._scheduler is not None:
+            self._scheduler.close()
 
     def stop(self, exc: QuotaExhausted, stream: str) -> None:
         """A daily limit is spent: every later stream is skipped; state stays resumable."""

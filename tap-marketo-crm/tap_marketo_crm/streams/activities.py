@@ -5,7 +5,7 @@ Every selected type is exported by ONE job per window (``createdAt`` windows, at
 days, each listing only the types that need it) and the rows are split by
 ``activityTypeId`` into their types' streams (:class:`ActivityExport`, :class:`ActivityRoute`).
 The shared jobs live in the tap-level state (``marketo.activity_export`` /
-``next_activity_export``); each type keeps its own bookmark (and, under
+``next_activity_exports``); each type keeps its own bookmark (and, under
 ``priority_first``, its backfill edge).
 """
 
@@ -19,8 +19,9 @@ from marketo_core import parse_attributes
 
 from tap_marketo_crm import schemas as s
 from tap_marketo_crm import sdk_seam
-from tap_marketo_crm.pipeline import ExportUnit, JobSlots
+from tap_marketo_crm.pipeline import ExportPipeline, ExportUnit, JobSlots
 from tap_marketo_crm.records import RecordWriter
+from tap_marketo_crm.scheduling import Lookahead
 from tap_marketo_crm.state import state_section, state_time
 from tap_marketo_crm.streams.base import MarketoStream
 from tap_marketo_crm.windows import (
@@ -89,6 +90,15 @@ class ActivityStream(MarketoStream):
         if not self.run.activities_exported:
             self.run.activities_exported = True
             ActivityExport(self).run()
+
+    @property
+    def export_key(self) -> str | None:
+        return None if self.run.activities_exported else ActivityExport.NAME
+
+    def export_lookahead(self) -> Lookahead | None:
+        """Before the activity export's turn: its windows' jobs, queued into the shared
+        slots while an earlier stream reads (nothing when state already holds jobs)."""
+        return ActivityExport(self).lookahead()
 
 
 class ActivityRoute:
@@ -265,6 +275,8 @@ def _python_type(prop: Mapping[str, Any]) -> type | None:
 class ActivityExport:
     """The activity export of one run, for every selected activity type at once."""
 
+    NAME = "activities"  # what the run's scheduler and progress lines call it
+
     def __init__(self, first: ActivityStream) -> None:
         self.first = first
         self.tap = first.tap
@@ -278,9 +290,11 @@ class ActivityExport:
             JobSlots(
                 holder=lambda: section,
                 current="activity_export",
-                ahead="next_activity_export",
+                ahead="next_activity_exports",
                 write=first.save_state,
+                legacy_ahead="next_activity_export",
             ),
+            name=self.NAME,
         )
 
     def run(self) -> None:
@@ -307,6 +321,12 @@ class ActivityExport:
                 saved.append(self._unit(window, job_state))
         self.pipeline.run(saved, consume, self._done)
         # Planned only now: the plan starts from the bookmarks the saved jobs just moved.
+        self.pipeline.run(self._planned_units(), consume, self._done)
+        for route in routes.values():
+            route.stream.log_written(route.writer)
+
+    def _planned_units(self) -> list[ExportUnit]:
+        first = self.first
         plan = plan_activity_windows(
             [st.progress() for st in self.streams],
             start_date=first.start_date,
@@ -317,9 +337,17 @@ class ActivityExport:
             # A first sync under priority_first fetches the newest window only.
             include_backfill=any(st.bookmark() is not None for st in self.streams),
         )
-        self.pipeline.run([self._unit(aw) for aw in plan], consume, self._done)
-        for route in routes.values():
-            route.stream.log_written(route.writer)
+        return [self._unit(aw) for aw in plan]
+
+    def lookahead(self) -> ExportPipeline | None:
+        """The planned windows' pipeline, to queue their jobs ahead of this export's turn
+        (None when state holds jobs: they are resumed, then planned on, in its turn)."""
+        if self.pipeline.saved_jobs() or not self.streams:
+            return None
+        units = self._planned_units()
+        self.pipeline.plan(units)
+        self.first.run.scheduler.planned_ahead(self.NAME, len(units))
+        return self.pipeline
 
     def _from_saved(self, saved: Mapping[str, Any]) -> ActivityWindow | None:
         try:

@@ -14,6 +14,7 @@ from marketo_core.errors import MarketoAPIError
 
 from tap_marketo_crm import schemas as s
 from tap_marketo_crm.records import RecordWriter
+from tap_marketo_crm.scheduling import Lookahead
 from tap_marketo_crm.streams.base import MAX_KEYS, chunked
 from tap_marketo_crm.streams.exported import UNSUPPORTED_FILTER, WindowedExportStream
 from tap_marketo_crm.streams.leads import lead_keys
@@ -70,6 +71,11 @@ class CustomObjectStream(WindowedExportStream):
             return ()
         link = self.link
         return (link.lead_field,) if link is not None and link.lead_field else ()
+
+    def export_lookahead(self) -> Lookahead | None:
+        if self.read_mode == LINKED_KEYS:
+            return None  # read by REST: no export to queue ahead
+        return super().export_lookahead()
 
     @classmethod
     def schema_from_describe(cls, described: Mapping[str, Any]) -> dict[str, Any]:

@@ -16,8 +16,9 @@ from typing import Any
 
 from marketo_core.errors import MarketoAPIError
 
-from tap_marketo_crm.pipeline import ExportUnit
+from tap_marketo_crm.pipeline import ExportPipeline, ExportUnit
 from tap_marketo_crm.records import RecordWriter
+from tap_marketo_crm.scheduling import Lookahead
 from tap_marketo_crm.streams.base import MarketoStream
 from tap_marketo_crm.windows import Window, plan_windows
 
@@ -87,16 +88,31 @@ class WindowedExportStream(MarketoStream):
         self.log_written(writer)
 
     def _export_windows(self, writer: RecordWriter) -> None:
-        fields = self.export_fields()
-        extras = [f for f in self.extra_fields() if f not in fields]
-        exported = fields + extras
+        exported = self._exported_fields()
         drop = [f for f in exported if f not in writer.columns]
         # Selected columns Marketo does not export (``_sdc_*``): present, as null.
         fill = [c for c in writer.columns if c not in exported]
+        pipeline = self.export_pipeline(self.entity, self.job_slots())
+
+        def consume(_: ExportUnit, rows: Iterator[dict[str, Any]]) -> None:
+            writer.mark_extracted()  # one export file = one extraction time
+            self.write_rows(rows, writer, drop, fill)
+
+        def done(done_unit: ExportUnit) -> None:
+            self.set_bookmark(done_unit.scope.end)
+
+        pipeline.run(self._export_units(pipeline, exported), consume, done)
+
+    def _exported_fields(self) -> list[str]:
+        fields = self.export_fields()
+        return fields + [f for f in self.extra_fields() if f not in fields]
+
+    def _export_units(self, pipeline: ExportPipeline, exported: list[str]) -> list[ExportUnit]:
+        """The windows to read, in order: the jobs state holds first (each read whole),
+        then planned on from the end of the last one."""
         filter_field = self.filter_field
         bookmark = self.bookmark()
         start = max(bookmark - self.lookback, self.start_date) if bookmark else self.start_date
-        pipeline = self.export_pipeline(self.entity, self.job_slots())
 
         def unit(window: Window, saved: Mapping[str, Any] | None = None) -> ExportUnit:
             return ExportUnit(
@@ -115,7 +131,7 @@ class WindowedExportStream(MarketoStream):
                 scope=window,
             )
 
-        # The job in progress and the one queued ahead of it (see ``pipeline``): each is
+        # The job in progress and those queued ahead of it (see ``pipeline``): each is
         # read whole, in order, before planning on from the end of the last one.
         units: list[ExportUnit] = []
         for job_state in pipeline.saved_jobs():
@@ -132,15 +148,23 @@ class WindowedExportStream(MarketoStream):
             )
             pipeline.discard(job_state, self.name)  # frees its place in Marketo's queue
         units += [unit(w) for w in plan_windows(start, self.run.now, self.max_export_days)]
+        return units
 
-        def consume(_: ExportUnit, rows: Iterator[dict[str, Any]]) -> None:
-            writer.mark_extracted()  # one export file = one extraction time
-            self.write_rows(rows, writer, drop, fill)
+    @property
+    def export_key(self) -> str | None:
+        return self.name
 
-        def done(done_unit: ExportUnit) -> None:
-            self.set_bookmark(done_unit.scope.end)
-
-        pipeline.run(units, consume, done)
+    def export_lookahead(self) -> Lookahead | None:
+        """Before this stream's turn: its windows' jobs, queued into its state while an
+        earlier stream reads (nothing when state already holds jobs: those are resumed
+        in its turn)."""
+        pipeline = self.export_pipeline(self.entity, self.job_slots())
+        if pipeline.saved_jobs():
+            return None
+        units = self._export_units(pipeline, self._exported_fields())
+        pipeline.plan(units)
+        self.run.scheduler.planned_ahead(self.name, len(units))
+        return pipeline
 
     def write_rows(
         self,
