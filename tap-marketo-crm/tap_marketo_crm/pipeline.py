@@ -200,6 +200,7 @@ class ExportPipeline:
         self._jobs: dict[int, JobState] = {}
         self._reading = -1
         self._ahead = False
+        self._more_follow = False
         self._current: ExportJob | None = None
 
     # --- what state holds --------------------------------------------------------------
@@ -221,13 +222,18 @@ class ExportPipeline:
 
     # --- reading units -----------------------------------------------------------------
 
-    def plan(self, units: Sequence[ExportUnit], *, ahead: bool = True) -> None:
+    def plan(
+        self, units: Sequence[ExportUnit], *, ahead: bool = True, more_follow: bool = False
+    ) -> None:
         """Take ``units`` as the work to read (their saved jobs included); with ``ahead``
-        the next units' jobs may be queued ahead (:meth:`queue_next`)."""
+        the next units' jobs may be queued ahead (:meth:`queue_next`). ``more_follow``:
+        the caller plans more units once these are read, so the room left after them is
+        not handed to later streams meanwhile."""
         self._units = units
         self._jobs = {i: dict(u.saved) for i, u in enumerate(units) if u.saved}
         self._reading = -1
         self._ahead = ahead
+        self._more_follow = more_follow
 
     def run(
         self,
@@ -236,13 +242,14 @@ class ExportPipeline:
         done: Callable[[ExportUnit], None] | None = None,
         *,
         prefetch: bool = True,
+        more_follow: bool = False,
     ) -> None:
         """Read ``units`` in order. ``consume(unit, rows)`` takes a unit's rows (the hot
         loop stays in the caller); ``done(unit)`` moves the caller's bookmarks in memory
         once the unit is read, and the pipeline then writes them with its slots advanced.
         With ``prefetch``, the next units' jobs are queued ahead while this one is
         processed and read."""
-        self.plan(units, ahead=prefetch)
+        self.plan(units, ahead=prefetch, more_follow=more_follow)
         self.scheduler.begin(self.name, len(units))
         try:
             for index, unit in enumerate(units):
@@ -306,7 +313,7 @@ class ExportPipeline:
         while index in self._jobs and self._jobs[index].get("status") not in (None, "Created"):
             index += 1
         if index >= len(self._units):
-            return Step.DONE
+            return Step.BLOCKED if self._more_follow else Step.DONE
         unit = self._units[index]
         saved = self._jobs.get(index)
         # timeout 0: enqueue once, no waiting for room in the queue here.

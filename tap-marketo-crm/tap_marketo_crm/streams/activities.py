@@ -319,7 +319,9 @@ class ActivityExport:
             window = self._from_saved(job_state) if job_state.get("exportId") else None
             if window is not None:
                 saved.append(self._unit(window, job_state))
-        self.pipeline.run(saved, consume, self._done)
+        # The windows after them are planned only once they are read (below): until then
+        # the queue's room is kept for those, not handed to later streams.
+        self.pipeline.run(saved, consume, self._done, more_follow=True)
         # Planned only now: the plan starts from the bookmarks the saved jobs just moved.
         self.pipeline.run(self._planned_units(), consume, self._done)
         for route in routes.values():
