@@ -202,6 +202,9 @@ class ExportPipeline:
         self._ahead = False
         self._more_follow = False
         self._current: ExportJob | None = None
+        # Told when Marketo refuses to create a job queued ahead (e.g. 1035: the stream
+        # remembers what its own turn would have learnt, instead of asking again).
+        self.on_refused: Callable[[MarketoError], None] | None = None
 
     # --- what state holds --------------------------------------------------------------
 
@@ -325,6 +328,8 @@ class ExportPipeline:
         if saved and saved.get("exportId"):
             job = ExportJob.from_state(self.client, dict(saved), **kw)
         else:
+            if not self._fits_allowance():
+                return Step.BLOCKED
             job = ExportJob(self.client, self.entity, **kw)
             try:
                 self.usage.check(unit.label)
@@ -334,6 +339,8 @@ class ExportPipeline:
                 # ahead; the unit's own turn creates its job and handles the refusal.
                 self._ahead = False
                 self.log.info("%s: not exported ahead (%s); exported in its turn", unit.label, exc)
+                if self.on_refused is not None:
+                    self.on_refused(exc)
                 return Step.BLOCKED
             self._jobs[index] = self._job_state(job, unit)
             self._write_slots()
@@ -355,6 +362,16 @@ class ExportPipeline:
             job.export_id,
         )
         return Step.QUEUED
+
+    def _fits_allowance(self) -> bool:
+        """Whether one more job ahead fits today's ``max_export_mb_per_day`` when every job
+        already in the queue brings a file of the average size seen so far: jobs queued
+        ahead are exported (and count on Marketo's side) even if the tap stops before
+        reading them, so they are not queued past the allowance."""
+        if self.usage.max_bytes is None:
+            return True
+        coming = (len(self.scheduler.active) + 1) * self.scheduler.average_file_bytes()
+        return self.usage.used + coming < self.usage.max_bytes
 
     def _write_slots(self) -> None:
         if self.slots is not None:
@@ -444,6 +461,7 @@ class ExportPipeline:
             self.scheduler.ended(job.export_id)
             if before != "Completed":
                 self.usage.add(int(status.get("fileSize") or 0))
+                self.scheduler.file_seen(int(status.get("fileSize") or 0))
             self._save_current(self._job_state(job, unit))
         else:
             status = dict(job.info, status=job.status_name)

@@ -100,6 +100,8 @@ class ExportScheduler:
         self._begun: set[str] = set()
         self._filling = False
         self._ticker: Ticker | None = None
+        self._files = 0
+        self._file_bytes = 0
 
     # --- this tap's jobs in Marketo's queue ------------------------------------------
 
@@ -118,6 +120,14 @@ class ExportScheduler:
         """A status check saw the job end (Completed, Failed, Cancelled)."""
         with self._lock:
             self.active.pop(str(export_id), None)
+
+    def file_seen(self, size: int) -> None:
+        """A job of this run completed with a file of ``size`` bytes."""
+        self._files += 1
+        self._file_bytes += size
+
+    def average_file_bytes(self) -> float:
+        return self._file_bytes / self._files if self._files else 0.0
 
     def queued_at(self, export_id: str | None) -> float | None:
         entry = self.active.get(str(export_id))

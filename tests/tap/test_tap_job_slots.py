@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from marketo_sandbox.testing import SandboxControl
 from tap_helpers import run_tap_cli, select_only
+from tap_marketo_crm.pipeline import ExportPipeline, ExportSettings, ExportUnit, ExportUsage
 from tap_marketo_crm.scheduling import ExportScheduler, Step
 
 # Marketo's jobs take minutes and grow with their rows; here a fixed minimum plus so much
@@ -205,3 +206,27 @@ def test_the_share_is_range_checked(tmp_path: Path, config: dict[str, Any]) -> N
 @pytest.fixture(autouse=True)
 def _quiet_logs(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING)
+
+
+def test_jobs_are_not_queued_ahead_past_the_daily_export_allowance() -> None:
+    mb = 1024 * 1024
+    scheduler = ExportScheduler(4)
+    usage = ExportUsage({}, max_mb=10)
+    usage.add(2 * mb)
+    scheduler.file_seen(3 * mb)  # files of this run average 3 MB
+    pipeline = ExportPipeline(
+        None,  # no call may be made: the job ahead must not even be created
+        "leads",
+        settings=ExportSettings(),
+        usage=usage,
+        logger=logging.getLogger("test"),
+        scheduler=scheduler,
+    )
+    unit = ExportUnit(body={}, meta={}, label="leads window")
+    pipeline.plan([unit, unit, unit])
+    scheduler.queued("reading", "leads")
+    scheduler.queued("ahead-1", "leads")
+    # 2 MB used + 3 jobs (two in the queue, one more) x 3 MB > 10 MB: not queued ahead.
+    assert pipeline.queue_next() is Step.BLOCKED
+    scheduler.ended("ahead-1")
+    assert pipeline._fits_allowance()  # 2 + 2 x 3 = 8 MB < 10 MB

@@ -14,7 +14,7 @@ import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from marketo_core.errors import MarketoAPIError
+from marketo_core.errors import MarketoAPIError, MarketoError
 
 from tap_marketo_crm.pipeline import ExportPipeline, ExportUnit
 from tap_marketo_crm.records import RecordWriter
@@ -163,8 +163,12 @@ class WindowedExportStream(MarketoStream):
             return None
         units = self._export_units(pipeline, self._exported_fields())
         pipeline.plan(units)
+        pipeline.on_refused = self.refused_ahead
         self.run.scheduler.planned_ahead(self.name, len(units))
         return pipeline
+
+    def refused_ahead(self, exc: MarketoError) -> None:
+        """Marketo refused a job queued ahead of this stream's turn (see ``scheduling``)."""
 
     def write_rows(
         self,
