@@ -30,7 +30,7 @@ from typing import Any
 
 from marketo_core import ExportJob, iter_csv_rows
 from marketo_core.bulk import ExportFileGone, ExportJobFailed, ExportJobTimeout
-from marketo_core.errors import ExportQuotaExceeded, MarketoError
+from marketo_core.errors import ExportQuotaExceeded, MarketoError, QuotaExhausted
 from marketo_core.timeutil import format_marketo_datetime, next_quota_reset
 
 from tap_marketo_crm.scheduling import ExportScheduler, Step, Ticker
@@ -264,6 +264,8 @@ class ExportPipeline:
                 self.scheduler.window_done(self.name, self.records)
                 self._reading = index + 1
                 self._write_slots()
+                if self.scheduler.call_quota_refusal is not None:
+                    raise self.scheduler.call_quota_refusal
         finally:
             self.scheduler.end(self.name)
 
@@ -335,8 +337,9 @@ class ExportPipeline:
                 self.usage.check(unit.label)
                 job.create(dict(unit.body))
             except MarketoError as exc:
-                # Refused (a quota, a filter the subscription lacks...): not asked again
-                # ahead; the unit's own turn creates its job and handles the refusal.
+                self._quota_refusal(exc)
+                # Refused (a filter the subscription lacks...): not asked again ahead;
+                # the unit's own turn creates its job and handles the refusal.
                 self._ahead = False
                 self.log.info("%s: not exported ahead (%s); exported in its turn", unit.label, exc)
                 if self.on_refused is not None:
@@ -347,6 +350,7 @@ class ExportPipeline:
         try:
             job.enqueue()
         except MarketoError as exc:  # 1029 queue full (no waiting here), quota...
+            self._quota_refusal(exc)
             if not isinstance(exc, ExportJobTimeout):
                 self._ahead = False  # not a full queue: do not ask again ahead
             self.log.info(
@@ -362,6 +366,17 @@ class ExportPipeline:
             job.export_id,
         )
         return Step.QUEUED
+
+    def _quota_refusal(self, exc: MarketoError) -> None:
+        """A daily limit met while queuing ahead stops the run as if met in the unit's
+        own turn, never in the middle of the unit being read: the daily call quota
+        (607) or the call budget once that unit is committed (see :meth:`run`), the
+        export quota at the next job to create (see :meth:`_job`), jobs that exist
+        being still read."""
+        if isinstance(exc, ExportQuotaExceeded):
+            self.scheduler.export_quota_refusal = exc
+        elif isinstance(exc, QuotaExhausted):
+            self.scheduler.call_quota_refusal = exc
 
     def _fits_allowance(self) -> bool:
         """Whether one more job ahead fits today's ``max_export_mb_per_day`` when every job
@@ -422,6 +437,8 @@ class ExportPipeline:
                 job.status_name,
             )
         else:
+            if self.scheduler.export_quota_refusal is not None:
+                raise self.scheduler.export_quota_refusal
             self.usage.check(unit.label)
             job = ExportJob(self.client, self.entity, **kw)
             job.create(dict(unit.body))

@@ -32,6 +32,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
+from marketo_core.errors import ExportQuotaExceeded, QuotaExhausted
+
 _MB = 1024 * 1024
 MARKETO_EXPORT_MB_PER_DAY = 500  # Marketo's default daily export quota, every integration
 
@@ -102,6 +104,12 @@ class ExportScheduler:
         self._ticker: Ticker | None = None
         self._files = 0
         self._file_bytes = 0
+        # Marketo's (or the tap's) export quota, met by a job queued ahead: no job is
+        # created after it this run (the run stops there, resumable).
+        self.export_quota_refusal: ExportQuotaExceeded | None = None
+        # The daily call quota (607) or call budget, met by a job queued ahead: the run
+        # stops once the unit being read is committed.
+        self.call_quota_refusal: QuotaExhausted | None = None
 
     # --- this tap's jobs in Marketo's queue ------------------------------------------
 
