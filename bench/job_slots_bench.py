@@ -1,8 +1,8 @@
 """How well a first sync keeps Marketo's two export processing slots busy.
 
-    python bench/job_slots_bench.py                       # bench seed, realistic clock / 20
-    python bench/job_slots_bench.py --seed demo           # lighter machine
-    python bench/job_slots_bench.py --min-seconds 3 --seconds-per-1k-rows 0.08
+    python bench/job_slots_bench.py                  # bench seed, ~6 min (plus ~1 min seeding)
+    python bench/job_slots_bench.py --seed demo      # a lighter machine
+    python bench/job_slots_bench.py --min-seconds 3 --seconds-per-1k-rows 0.3 --max-queued 4
 
 Starts ``marketo-sandbox serve`` with a job clock where an export processes for a fixed
 minimum plus so much per thousand rows (Marketo's jobs take minutes and grow with their
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime as dt
 import io
 import json
 import os
@@ -52,10 +53,10 @@ def main() -> None:
     parser.add_argument("--seed", default="bench")
     add = parser.add_argument
     add("--min-seconds", type=float, default=3.0, help="minimum processing seconds of a job")
-    add("--seconds-per-1k-rows", type=float, default=0.08, help="processing s per 1,000 rows")
+    add("--seconds-per-1k-rows", type=float, default=0.3, help="processing s per 1,000 rows")
     add("--max-queued", type=int, default=4, help="the tap's max_queued_export_jobs")
     add("--poll", type=float, default=0.5, help="the tap's bulk_poll_interval_seconds")
-    parser.add_argument("--start-date", default="2024-01-01T00:00:00Z")
+    add("--months", type=int, default=15, help="start_date this far back (the seeds: 14)")
     args = parser.parse_args()
 
     started_seed = time.perf_counter()
@@ -70,7 +71,9 @@ def main() -> None:
             "endpoint": info["endpoint"],
             "client_id": info["client_id"],
             "client_secret": info["client_secret"],
-            "start_date": args.start_date,
+            "start_date": (dt.datetime.now(dt.UTC) - dt.timedelta(days=31 * args.months)).strftime(
+                "%Y-%m-%dT%H:%M:%SZ"
+            ),
             "bulk_poll_interval_seconds": args.poll,
             "rate_limit_calls": 1_000_000,
             "max_export_mb_per_day": 100_000,
