@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 import requests
 from marketo_sandbox import SandboxServer
+from marketo_sandbox import cli
 from marketo_sandbox.bulk import csvfile
 from marketo_sandbox.testing import Fixtures, SandboxApi, SandboxControl
 
@@ -1126,3 +1127,19 @@ def test_marketorestpython_gives_up_on_the_daily_quota(
     assert caught.value.args[0]["code"] == "1029"
     # The client treats the quota message as fatal: no retry loop.
     assert time.monotonic() - started < 3
+
+
+def test_serve_flags_set_the_job_clock() -> None:
+    args = cli._parser().parse_args(
+        [
+            "serve",
+            "--export-delay=5",
+            "--export-processing-seconds=2",
+            "--export-seconds-per-1k-rows=0.3",
+        ]
+    )
+    config = cli.config_from_args(args)
+    # --export-delay sets both states; the processing minimum given alone wins over it.
+    assert config.export_queued_seconds == 5.0
+    assert config.export_processing_seconds == 2.0
+    assert config.export_processing_seconds_per_1k_rows == 0.3
