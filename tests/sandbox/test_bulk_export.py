@@ -19,8 +19,7 @@ from typing import Any
 
 import pytest
 import requests
-from marketo_sandbox import SandboxServer
-from marketo_sandbox import cli
+from marketo_sandbox import SandboxServer, cli
 from marketo_sandbox.bulk import csvfile
 from marketo_sandbox.testing import Fixtures, SandboxApi, SandboxControl
 
