@@ -41,7 +41,8 @@ MB = 1024 * 1024
 
 
 @contextlib.contextmanager
-def sandbox(seed: str) -> Iterator[dict[str, str]]:
+def sandbox(seed: str, *options: str) -> Iterator[dict[str, str]]:
+    """``marketo-sandbox serve`` on ``seed`` with limits out of the way (plus ``options``)."""
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -56,6 +57,7 @@ def sandbox(seed: str) -> Iterator[dict[str, str]]:
             "100000",
             "--max-concurrency",
             "10",
+            *options,
         ],
         stdout=subprocess.PIPE,
         text=True,

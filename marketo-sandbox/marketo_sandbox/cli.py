@@ -41,6 +41,16 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--export-delay", type=float, help="seconds a bulk export spends queued and processing each"
     )
+    serve.add_argument(
+        "--export-processing-seconds",
+        type=float,
+        help="minimum seconds a bulk export spends processing (overrides --export-delay)",
+    )
+    serve.add_argument(
+        "--export-seconds-per-1k-rows",
+        type=float,
+        help="seconds of processing a bulk export adds per 1,000 rows of its file (0)",
+    )
     serve.add_argument("--latency-ms", type=float, help="latency added to every API call")
     serve.add_argument(
         "--csv-quirks", action="store_true", help="bulk files with NULs, bare CRs, multi-line cells"
@@ -66,6 +76,10 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
     if args.export_delay is not None:
         mapping["export_queued_seconds"] = args.export_delay
         mapping["export_processing_seconds"] = args.export_delay
+    if args.export_processing_seconds is not None:
+        mapping["export_processing_seconds"] = args.export_processing_seconds
+    if args.export_seconds_per_1k_rows is not None:
+        mapping["export_processing_seconds_per_1k_rows"] = args.export_seconds_per_1k_rows
     if args.csv_quirks:
         mapping["csv_quirks"] = True
     config.update({k: v for k, v in mapping.items() if v is not None})

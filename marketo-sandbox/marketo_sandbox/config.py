@@ -41,9 +41,14 @@ class SandboxConfig:
     export_daily_quota_bytes: int = 500 * 1024 * 1024
     export_max_window_days: int = 31
     export_file_retention_days: int = 7
-    # Job clock: seconds spent in each state before moving on (Marketo: minutes).
+    # Job clock: seconds spent in each state before moving on (Marketo: minutes). A job
+    # processes for ``export_processing_seconds`` (its minimum) plus
+    # ``export_processing_seconds_per_1k_rows`` per thousand rows of its file: real
+    # Marketo jobs take longer the more they export, which is what decides how well a
+    # client keeps the two processing slots busy.
     export_queued_seconds: float = 0.0
     export_processing_seconds: float = 0.0
+    export_processing_seconds_per_1k_rows: float = 0.0
     # Bulk files as real ones can look: NUL bytes, bare CR, multi-line quoted cells.
     csv_quirks: bool = False
 

@@ -51,6 +51,10 @@ class SandboxControl:
     def clear_faults(self) -> None:
         self._call("DELETE", "faults")
 
+    def export_jobs(self) -> dict[str, Any]:
+        """Export jobs' queue and processing instants and the queue's high-water marks."""
+        return self._call("GET", "export-jobs")
+
     def configure(self, **changes: Any) -> dict[str, Any]:
         return self._call("POST", "config", json=changes)
 

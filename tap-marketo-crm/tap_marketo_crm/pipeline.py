@@ -6,12 +6,14 @@ A job is written to state (its :class:`JobSlots`) as soon as it exists, so a run
 killed, times out or hits a quota picks up THE SAME ``exportId`` next time instead of
 paying for a new export.
 
-Marketo processes two export jobs at once. While one unit's file downloads and is
-parsed, the next unit's job is created and queued, so Marketo works on it meanwhile: at
-most two of the run's jobs are in flight, the one being read (``current`` slot) and the
-one ahead (``ahead`` slot). A run that dies resumes both instead of exporting again.
-Each saved job is a self-contained unit (its window, fields or types): the next run
-reads it whole, commits it, and plans on from there.
+Marketo processes two export jobs at once. While one unit's job is processed and its
+file downloads and is parsed, the next units' jobs are created and queued, so Marketo
+keeps both processing slots busy: as many as the run's scheduler allows (this tap's
+share of Marketo's queue, ``max_queued_export_jobs``; see ``scheduling``). State holds
+the job being read (``current`` slot) and those queued ahead, in reading order
+(``ahead`` slot); a run that dies resumes them all instead of exporting again. Each
+saved job is a self-contained unit (its window, fields or types): the next run reads it
+whole, commits it, and plans on from there.
 
 Export file bytes count against Marketo's daily export quota; :class:`ExportUsage` keeps
 the tap's own share (``max_export_mb_per_day``) across runs in state.
@@ -21,16 +23,17 @@ from __future__ import annotations
 
 import logging
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from marketo_core import ExportJob, iter_csv_rows
-from marketo_core.bulk import ExportFileGone, ExportJobFailed
-from marketo_core.errors import ExportQuotaExceeded, MarketoError
+from marketo_core.bulk import ExportFileGone, ExportJobFailed, ExportJobTimeout
+from marketo_core.errors import ExportQuotaExceeded, MarketoError, QuotaExhausted
 from marketo_core.timeutil import format_marketo_datetime, next_quota_reset
+
+from tap_marketo_crm.scheduling import ExportScheduler, Step, Ticker
 
 _MB = 1024 * 1024
 
@@ -111,40 +114,35 @@ class ExportUnit:
 class JobSlots:
     """Where a pipeline keeps its jobs in state: ``holder()`` is the state dict holding
     them (a stream's bookmark or the tap-level section), ``current`` the key of the job
-    being read, ``ahead`` the key of the job queued ahead (None: nothing is queued
-    ahead), ``write`` emits a STATE message."""
+    being read, ``ahead`` the key of the list of jobs queued ahead of it, in reading
+    order (None: nothing is queued ahead), ``write`` emits a STATE message.
+    ``legacy_ahead`` is the key older releases kept their one job ahead under."""
 
     holder: Callable[[], dict[str, Any]]
     current: str
     ahead: str | None
     write: Callable[[], None]
+    legacy_ahead: str | None = None
 
     def saved(self) -> list[Mapping[str, Any]]:
         """The jobs in state, in the order they are read: the job in progress, then the
-        one queued ahead of it (alone, when the job in progress was already cleared)."""
+        ones queued ahead of it."""
         state = self.holder()
-        current = state.get(self.current) or None
-        ahead = (state.get(self.ahead) or None) if self.ahead else None
-        if current is None:
-            current, ahead = ahead, None
-        return [job for job in (current, ahead) if job]
+        jobs = [state.get(self.current) or None]
+        for key in (self.legacy_ahead, self.ahead):
+            value = state.get(key) if key else None
+            jobs += value if isinstance(value, list) else [value]
+        return [job for job in jobs if job]
 
-    def set_current(self, job: JobState | None) -> None:
-        self.holder()[self.current] = job
-        self.write()
-
-    def set_ahead(self, job: JobState | None) -> None:
-        assert self.ahead is not None
-        self.holder()[self.ahead] = job
-        self.write()
-
-    def advance(self, upcoming: JobState | None) -> None:
-        """The job queued ahead (``upcoming``) becomes the job in progress, in the same
-        state message that follows the caller's commit: never out of state in between."""
+    def put(self, jobs: Sequence[JobState]) -> None:
+        """Keep ``jobs`` (reading order): the first in progress, the rest queued ahead.
+        Written in ONE state message with whatever the caller committed."""
         state = self.holder()
-        state[self.current] = upcoming
+        state[self.current] = dict(jobs[0]) if jobs else None
         if self.ahead is not None:
-            state[self.ahead] = None
+            state[self.ahead] = [dict(job) for job in jobs[1:]]
+        if self.legacy_ahead:
+            state.pop(self.legacy_ahead, None)
         self.write()
 
 
@@ -156,14 +154,19 @@ class ExportPipeline:
     ``customobjects/<name>``) and hands their rows to the caller.
 
     - :meth:`run` reads units in order: each unit's rows go to ``consume``, then ``done``
-      moves the caller's bookmarks and the pipeline advances its slots in ONE state
-      message. While a unit's file downloads, the next unit's job is queued ahead.
-    - :meth:`rows` is one unit alone (no prefetch).
+      moves the caller's bookmarks and the pipeline writes them with its slots advanced
+      in ONE state message. Meanwhile the next units' jobs are queued ahead, as far as
+      the run's :class:`~tap_marketo_crm.scheduling.ExportScheduler` allows (this tap's
+      share of Marketo's queue), and then the next streams' (see ``scheduling``).
+    - :meth:`rows` is one unit alone (no queuing ahead).
+    - :meth:`queue_next` queues the next unit's job ahead of the stream's turn.
     - :meth:`saved_jobs` and :meth:`discard` let the caller resume or drop what state holds.
 
     Jobs are saved to ``slots`` when created, queued and completed; a unit's job is
     cleared only after ``done`` committed its bookmark, so a kill between the two
-    re-reads the unit (at-least-once). Without slots, jobs live for the run only.
+    re-reads the unit (at-least-once). Jobs are queued ahead only for the units right
+    after those that already have one, so what state holds is always the next units in
+    order. Without slots, jobs live for the run only.
     """
 
     def __init__(
@@ -176,6 +179,8 @@ class ExportPipeline:
         logger: logging.Logger,
         slots: JobSlots | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        scheduler: ExportScheduler | None = None,
+        name: str | None = None,
     ) -> None:
         self.client = client
         self.entity = entity
@@ -184,11 +189,22 @@ class ExportPipeline:
         self.log = logger
         self.slots = slots
         self._sleep = sleep
+        # Alone, a pipeline keeps the job being read plus one queued ahead.
+        self.scheduler = scheduler or ExportScheduler(2, logger=logger)
+        self.name = name or entity
         self.export_id: str | None = None
         self.file_bytes: int = 0
-        # exportId -> when this pipeline queued it (a job queued ahead has been processing
-        # while the previous file was read: its first status check need not wait).
-        self._queued_at: dict[str, float] = {}
+        self.records: int = 0  # rows of the unit last read
+        # The units being read, each one's job (saved or queued ahead), the unit read now.
+        self._units: Sequence[ExportUnit] = ()
+        self._jobs: dict[int, JobState] = {}
+        self._reading = -1
+        self._ahead = False
+        self._more_follow = False
+        self._current: ExportJob | None = None
+        # Told when Marketo refuses to create a job queued ahead (e.g. 1035: the stream
+        # remembers what its own turn would have learnt, instead of asking again).
+        self.on_refused: Callable[[MarketoError], None] | None = None
 
     # --- what state holds --------------------------------------------------------------
 
@@ -201,12 +217,26 @@ class ExportPipeline:
         freeing its place in Marketo's queue; best effort."""
         if not saved.get("exportId") or saved.get("status") == "Completed":
             return
+        self.scheduler.ended(saved["exportId"])
         try:
             ExportJob.from_state(self.client, dict(saved), logger=self.log).cancel()
         except MarketoError as exc:
             self.log.info("%s: export %s not cancelled (%s)", label, saved["exportId"], exc)
 
     # --- reading units -----------------------------------------------------------------
+
+    def plan(
+        self, units: Sequence[ExportUnit], *, ahead: bool = True, more_follow: bool = False
+    ) -> None:
+        """Take ``units`` as the work to read (their saved jobs included); with ``ahead``
+        the next units' jobs may be queued ahead (:meth:`queue_next`). ``more_follow``:
+        the caller plans more units once these are read, so the room left after them is
+        not handed to later streams meanwhile."""
+        self._units = units
+        self._jobs = {i: dict(u.saved) for i, u in enumerate(units) if u.saved}
+        self._reading = -1
+        self._ahead = ahead
+        self._more_follow = more_follow
 
     def run(
         self,
@@ -215,51 +245,49 @@ class ExportPipeline:
         done: Callable[[ExportUnit], None] | None = None,
         *,
         prefetch: bool = True,
+        more_follow: bool = False,
     ) -> None:
         """Read ``units`` in order. ``consume(unit, rows)`` takes a unit's rows (the hot
         loop stays in the caller); ``done(unit)`` moves the caller's bookmarks in memory
         once the unit is read, and the pipeline then writes them with its slots advanced.
-        With ``prefetch``, the next unit's job (unless state already has it) is created
-        and queued while the current file downloads."""
-        carried: Mapping[str, Any] | None = None  # the job queued ahead for this unit
-        for index, unit in enumerate(units):
-            following = units[index + 1] if index + 1 < len(units) else None
-            queued_ahead: JobState = {}
+        With ``prefetch``, the next units' jobs are queued ahead while this one is
+        processed and read."""
+        self.plan(units, ahead=prefetch, more_follow=more_follow)
+        self.scheduler.begin(self.name, len(units))
+        try:
+            for index, unit in enumerate(units):
+                self._reading = index
+                consume(unit, self._rows(replace(unit, saved=self._jobs.get(index))))
+                if done is not None:
+                    done(unit)
+                self._jobs.pop(index, None)
+                self.scheduler.window_done(self.name, self.records)
+                self._reading = index + 1
+                self._write_slots()
+                if self.scheduler.call_quota_refusal is not None:
+                    raise self.scheduler.call_quota_refusal
+        finally:
+            self.scheduler.end(self.name)
 
-            def ahead(
-                following: ExportUnit | None = following, into: JobState = queued_ahead
-            ) -> None:
-                if not prefetch or following is None or following.saved is not None:
-                    return  # last unit, or the next one is already a job in state
-                into.update(self.prefetch(following) or {})
+    def rows(self, unit: ExportUnit) -> Iterator[Row]:
+        """Rows of one unit's job (resumed from ``unit.saved`` when it has an exportId)."""
+        self.plan([unit], ahead=False)
+        self._reading = 0
+        yield from self._rows(unit)
 
-            current = replace(unit, saved=carried or unit.saved)
-            consume(unit, self.rows(current, ahead=ahead))
-            upcoming = dict(queued_ahead) or (
-                dict(following.saved) if following is not None and following.saved else None
-            )
-            if done is not None:
-                done(unit)
-            if self.slots is not None:
-                self.slots.advance(upcoming)
-            carried = upcoming
-
-    def rows(self, unit: ExportUnit, *, ahead: Callable[[], None] | None = None) -> Iterator[Row]:
-        """Rows of one unit's job (resumed from ``unit.saved`` when it has an exportId).
-
-        ``ahead`` is called once the job is Completed with a file to read, before the
-        download: :meth:`run` queues the next unit's job there."""
+    def _rows(self, unit: ExportUnit) -> Iterator[Row]:
         job = self._job(unit, resume=True)
         for attempt in (1, 2):
             try:
                 status = self._wait(job, unit)
-                if _int(status.get("numberOfRecords")) == 0:
+                self.records = _int(status.get("numberOfRecords")) or 0
+                if self.records == 0:
                     # Nothing matched: no file to fetch (saves a call on quiet windows).
                     self.log.info("%s: export %s is empty", unit.label, job.export_id)
                     return
-                if ahead is not None:
-                    ahead()
-                    ahead = None
+                # This job left Marketo's queue: its place goes to a job ahead now,
+                # processed while this file downloads and is read.
+                self._fill()
                 with tempfile.TemporaryFile(prefix="marketo-export-") as spool:
                     job.download(spool, progress=None)
                     self.file_bytes = spool.tell()
@@ -273,49 +301,96 @@ class ExportPipeline:
                 self.log.warning("%s: %s; exporting the window again", unit.label, exc)
                 job = self._job(unit, resume=False)
 
-    def prefetch(self, unit: ExportUnit) -> JobState | None:
-        """Create and queue ``unit``'s job now, so Marketo processes it while the current
-        file is read. Its state goes to the ``ahead`` slot as soon as it exists (a run
-        that dies resumes it) and is returned; None when it was not created. Never waits
-        and never fails the current unit: a full queue (1029), a spent quota or any
-        refusal leaves the job to be created (or queued) in its turn, as without this."""
-        try:
-            self.usage.check(unit.label)
-        except ExportQuotaExceeded:
-            return None
-        job = ExportJob(
-            self.client,
-            self.entity,
-            poll_interval=self.settings.poll_interval,
-            timeout=0.0,  # enqueue once: no waiting for room in the queue here
-            logger=self.log,
-        )
-        try:
-            job.create(dict(unit.body))
-        except MarketoError as exc:
-            self.log.info("%s: not exported ahead (%s); exported in its turn", unit.label, exc)
-            return None
-        state = self._job_state(job, unit)
-        self._save_ahead(state)
+    # --- queuing ahead -----------------------------------------------------------------
+
+    def _fill(self) -> None:
+        self.scheduler.fill(self.queue_next if self._ahead else None)
+
+    def queue_next(self) -> Step:
+        """Queue the job of the first unit after the one being read that has none yet
+        (or enqueue one only created, when the queue was full). Its state goes to the
+        slots as soon as it exists (a run that dies resumes it). Never waits and never
+        fails the current unit: a full queue (1029), a spent quota or any refusal leaves
+        the job to be created (or queued) in its turn."""
+        if not self._ahead:
+            return Step.DONE
+        index = self._reading + 1
+        while index in self._jobs and self._jobs[index].get("status") not in (None, "Created"):
+            index += 1
+        if index >= len(self._units):
+            return Step.BLOCKED if self._more_follow else Step.DONE
+        unit = self._units[index]
+        saved = self._jobs.get(index)
+        # timeout 0: enqueue once, no waiting for room in the queue here.
+        kw: dict[str, Any] = {
+            "poll_interval": self.settings.poll_interval,
+            "timeout": 0.0,
+            "logger": self.log,
+        }
+        if saved and saved.get("exportId"):
+            job = ExportJob.from_state(self.client, dict(saved), **kw)
+        else:
+            if not self._fits_allowance():
+                return Step.BLOCKED
+            job = ExportJob(self.client, self.entity, **kw)
+            try:
+                self.usage.check(unit.label)
+                job.create(dict(unit.body))
+            except MarketoError as exc:
+                self._quota_refusal(exc)
+                # Refused (a filter the subscription lacks...): not asked again ahead;
+                # the unit's own turn creates its job and handles the refusal.
+                self._ahead = False
+                self.log.info("%s: not exported ahead (%s); exported in its turn", unit.label, exc)
+                if self.on_refused is not None:
+                    self.on_refused(exc)
+                return Step.BLOCKED
+            self._jobs[index] = self._job_state(job, unit)
+            self._write_slots()
         try:
             job.enqueue()
         except MarketoError as exc:  # 1029 queue full (no waiting here), quota...
+            self._quota_refusal(exc)
+            if not isinstance(exc, ExportJobTimeout):
+                self._ahead = False  # not a full queue: do not ask again ahead
             self.log.info(
-                "%s: export %s created ahead, queued in its turn (%s)",
-                unit.label,
-                job.export_id,
-                exc,
+                "%s: export %s created ahead, queued later (%s)", unit.label, job.export_id, exc
             )
-            return state
-        self._queued_at[str(job.export_id)] = time.monotonic()
-        state = self._job_state(job, unit)
-        self._save_ahead(state)
+            return Step.BLOCKED
+        self.scheduler.queued(job.export_id, self.name)
+        self._jobs[index] = self._job_state(job, unit)
+        self._write_slots()
         self.log.info(
-            "%s: export %s queued ahead, processing while the previous file is read",
+            "%s: export %s queued ahead, processed while earlier files are read",
             unit.label,
             job.export_id,
         )
-        return state
+        return Step.QUEUED
+
+    def _quota_refusal(self, exc: MarketoError) -> None:
+        """A daily limit met while queuing ahead stops the run as if met in the unit's
+        own turn, never in the middle of the unit being read: the daily call quota
+        (607) or the call budget once that unit is committed (see :meth:`run`), the
+        export quota at the next job to create (see :meth:`_job`), jobs that exist
+        being still read."""
+        if isinstance(exc, ExportQuotaExceeded):
+            self.scheduler.export_quota_refusal = exc
+        elif isinstance(exc, QuotaExhausted):
+            self.scheduler.call_quota_refusal = exc
+
+    def _fits_allowance(self) -> bool:
+        """Whether one more job ahead fits today's ``max_export_mb_per_day`` when every job
+        already in the queue brings a file of the average size seen so far: jobs queued
+        ahead are exported (and count on Marketo's side) even if the tap stops before
+        reading them, so they are not queued past the allowance."""
+        if self.usage.max_bytes is None:
+            return True
+        coming = (len(self.scheduler.active) + 1) * self.scheduler.average_file_bytes()
+        return self.usage.used + coming < self.usage.max_bytes
+
+    def _write_slots(self) -> None:
+        if self.slots is not None:
+            self.slots.put([self._jobs[i] for i in sorted(self._jobs) if i >= self._reading])
 
     def read(self, spool: Any, label: str) -> Iterator[Row]:
         """Rows of a downloaded export file, streamed. Progress (MB read, elapsed) is
@@ -333,7 +408,7 @@ class ExportPipeline:
                 time.monotonic() - started,
             )
 
-        with _Ticker(self.settings.progress_every, progress):
+        with Ticker(self.settings.progress_every, progress, "export-read-progress"):
             yield from iter_csv_rows(spool)
         self.log.info(
             "%s: export %s read (%.1f MB) in %.1f s",
@@ -350,6 +425,7 @@ class ExportPipeline:
             "poll_interval": self.settings.poll_interval,
             "timeout": self.settings.timeout,
             "logger": self.log,
+            "sleep": self._idle,
         }
         saved = unit.saved if resume else None
         if saved and saved.get("exportId"):
@@ -361,32 +437,52 @@ class ExportPipeline:
                 job.status_name,
             )
         else:
+            if self.scheduler.export_quota_refusal is not None:
+                raise self.scheduler.export_quota_refusal
             self.usage.check(unit.label)
             job = ExportJob(self.client, self.entity, **kw)
             job.create(dict(unit.body))
             self._save_current(self._job_state(job, unit))
         self.export_id = job.export_id
+        self._current = job
         return job
+
+    def _idle(self, seconds: float) -> None:
+        """Between status checks of the job being read: queue ahead if there is room
+        (not while the job itself waits for a place in a full queue)."""
+        if self._current is not None and self._current.status_name in ("Queued", "Processing"):
+            self._fill()
+        self._sleep(seconds)
 
     def _wait(self, job: ExportJob, unit: ExportUnit) -> dict[str, Any]:
         if job.status_name in (None, "Created"):
             job.enqueue()
+            self.scheduler.queued(job.export_id, self.name)
             self._save_current(self._job_state(job, unit))
+        elif job.status_name in ("Queued", "Processing"):
+            self.scheduler.queued(job.export_id, self.name)  # resumed: still in the queue
         if job.status_name != "Completed" or "fileSize" not in job.info:
             # Marketo moves a job along at most once a minute; the first look waits one
             # poll interval so a quick job costs one status call, not two (unless the job
             # was queued ahead that long ago).
-            queued = self._queued_at.pop(str(job.export_id), None)
+            queued = self.scheduler.queued_at(job.export_id)
             waited = 0.0 if queued is None else time.monotonic() - queued
             if waited < self.settings.poll_interval:
-                self._sleep(self.settings.poll_interval - waited)
+                self._idle(self.settings.poll_interval - waited)
             before = job.status_name
-            status = job.wait()
+            try:
+                status = job.wait()
+            except ExportJobFailed:
+                self.scheduler.ended(job.export_id)
+                raise
+            self.scheduler.ended(job.export_id)
             if before != "Completed":
                 self.usage.add(int(status.get("fileSize") or 0))
+                self.scheduler.file_seen(int(status.get("fileSize") or 0))
             self._save_current(self._job_state(job, unit))
         else:
             status = dict(job.info, status=job.status_name)
+            self.scheduler.ended(job.export_id)
         self.log.info(
             "%s: export %s Completed (%s records, %.1f MB)",
             unit.label,
@@ -397,40 +493,12 @@ class ExportPipeline:
         return status
 
     def _save_current(self, state: JobState) -> None:
-        if self.slots is not None:
-            self.slots.set_current(state)
-
-    def _save_ahead(self, state: JobState) -> None:
-        if self.slots is not None and self.slots.ahead is not None:
-            self.slots.set_ahead(state)
+        self._jobs[max(self._reading, 0)] = state
+        self._write_slots()
 
     @staticmethod
     def _job_state(job: ExportJob, unit: ExportUnit) -> JobState:
         return {**job.to_state(), **unit.meta}
-
-
-class _Ticker:
-    """Calls ``tick`` every ``every`` seconds from a daemon thread while in the block."""
-
-    def __init__(self, every: float, tick: Callable[[], None]) -> None:
-        self.every = every
-        self.tick = tick
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="export-progress", daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.every):
-            try:
-                self.tick()
-            except (OSError, ValueError):  # the file closed under us: the block is ending
-                return
-
-    def __enter__(self) -> _Ticker:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
 
 
 def _int(value: Any) -> int | None:

@@ -16,12 +16,15 @@ from marketo_core.errors import QuotaExhausted
 
 from tap_marketo_crm.activity_feed import ActivityFeed
 from tap_marketo_crm.probe import MARKETO_EPOCH, lead_floor, object_type_floors
+from tap_marketo_crm.scheduling import ExportScheduler, UpcomingStream
+from tap_marketo_crm.settings import setting
 from tap_marketo_crm.windows import parse_ts, whole_second
 
 if TYPE_CHECKING:
     from tap_marketo_crm.tap import TapMarketoCRM
 
 UTC = dt.UTC
+_MB = 1024 * 1024
 
 # Exit status of a run that stopped at a daily limit (607, max_daily_calls, export quota)
 # or left an export pending at its timeout: state is saved and the next run resumes.
@@ -70,6 +73,11 @@ class SyncRun:
     _lead_floor: tuple[dt.datetime | None] | None = field(default=None, init=False, repr=False)
     # When each custom object type was defined (probe.object_type_floors), read once.
     _type_floors: dict[str, dt.datetime] | None = field(default=None, init=False, repr=False)
+    _scheduler: ExportScheduler | None = field(default=None, init=False, repr=False)
+    # Where each activity type's data begins (probe.activity_floors), probed once per run:
+    # the activity export plans from it both when its jobs are queued ahead of its turn
+    # and when the windows after those jobs are planned.
+    activity_floors: dict[int, dt.datetime] | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def start(cls, tap: TapMarketoCRM) -> SyncRun:
@@ -105,6 +113,38 @@ class SyncRun:
         if self._feed is None:
             self._feed = ActivityFeed(self.tap)
         return self._feed
+
+    @property
+    def scheduler(self) -> ExportScheduler:
+        """The run's export scheduler: this tap's share of Marketo's export queue, jobs
+        queued ahead across streams, progress lines (see ``scheduling``)."""
+        if self._scheduler is None:
+            tap = self.tap
+            config = tap.config
+
+            def upcoming() -> list[UpcomingStream]:
+                # Selected streams in sync order; those with no bulk export say so
+                # (export_key None).
+                return [st for st in tap.streams.values() if st.selected]  # type: ignore[misc]
+
+            def usage() -> tuple[float, float | None]:
+                today = tap.export_usage
+                allowed = today.max_bytes
+                return today.used / _MB, None if allowed is None else allowed / _MB
+
+            self._scheduler = ExportScheduler(
+                int(setting(config, "max_queued_export_jobs")),
+                logger=tap.logger,
+                upcoming=upcoming,
+                usage=usage,
+                progress_every=float(setting(config, "progress_interval_seconds")),
+            )
+        return self._scheduler
+
+    def close(self) -> None:
+        """The run is over: no more progress lines."""
+        if self._scheduler is not None:
+            self._scheduler.close()
 
     def stop(self, exc: QuotaExhausted, stream: str) -> None:
         """A daily limit is spent: every later stream is skipped; state stays resumable."""

@@ -20,6 +20,7 @@ from marketo_core.timeutil import parse_marketo_datetime
 from singer_sdk import typing as th
 
 MAX_EXPORT_DAYS = 31  # Marketo's bulk export window
+MARKETO_EXPORT_QUEUE = 10  # export jobs Queued or Processing per instance, every integration
 
 # The connection settings (endpoint, credentials, limits) are the target's too: defined
 # in marketo_core.connection. The tap stops at 40,000 calls a day unless told otherwise
@@ -71,6 +72,23 @@ CONFIG_SCHEMA: dict[str, Any] = with_connection_settings(
             "every integration together.",
         ),
         th.Property(
+            "max_queued_export_jobs",
+            th.IntegerType(minimum=1, maximum=MARKETO_EXPORT_QUEUE),
+            default=4,
+            description="Export jobs this tap keeps Queued or Processing at once, across "
+            "streams, during a first sync or catch-up. Marketo processes 2 jobs at a time "
+            "and queues 10 for every integration of the instance together: 3 or more keep "
+            "both processing slots busy while files are read; the rest of the queue is "
+            "left to other integrations.",
+        ),
+        th.Property(
+            "progress_interval_seconds",
+            th.NumberType(minimum=1, maximum=3600),
+            default=60,
+            description="Seconds between progress lines during bulk exports: one per "
+            "active stream with windows done, rows, export MB used today and the time left.",
+        ),
+        th.Property(
             "probe_data_start",
             th.BooleanType,
             default=True,
@@ -111,6 +129,9 @@ RANGE_REASONS: dict[str, str] = {
     "bulk_job_timeout_seconds": "seconds to wait for one export job",
     "max_export_mb_per_day": "Marketo's default export quota is 500 MB per day",
     "max_daily_calls": "calls per day this tap may use",
+    "max_queued_export_jobs": "Marketo queues at most 10 export jobs per instance, for "
+    "every integration together",
+    "progress_interval_seconds": "seconds between progress lines",
     "rate_limit_calls": f"the tap keeps {RATE_LIMIT_HEADROOM} calls of headroom in each window",
     "rate_limit_window_seconds": "Marketo's window is 20 s",
 }

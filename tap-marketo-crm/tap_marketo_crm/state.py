@@ -4,12 +4,13 @@ Singer state is ``{"bookmarks": {stream: {...}}, "marketo": {...}}``:
 
 - per stream (``bookmarks``): ``replication_key`` / ``replication_key_value`` (moved only
   when a whole export window is read: Marketo's files are not sorted), ``export_job`` /
-  ``next_export_job`` (the export job being read and the one queued ahead),
+  ``next_export_jobs`` (the export job being read and those queued ahead, in reading
+  order; older releases kept one under ``next_export_job``, still read),
   ``feed_since`` (where a stream's activity feed reading stands), ``filter_field`` and
   ``read_mode`` (what a subscription refused once, 1035: not asked again), and per
   activity type ``backfill_until`` (priority_first);
 - tap level (``marketo``): ``export_usage`` (export MB today), ``activity_export`` /
-  ``next_activity_export`` (the shared activity export jobs: one job serves every type).
+  ``next_activity_exports`` (the shared activity export jobs: one job serves every type).
 """
 
 from __future__ import annotations

@@ -180,6 +180,7 @@ def _sync_and_exit(tap: TapMarketoCRM) -> None:
     try:
         tap.sync_all()
     finally:
+        tap.run.close()
         if tap._client is not None:
             tap.logger.info("Marketo API calls this run: %d", tap._client.calls_made)
         tap.close_client()

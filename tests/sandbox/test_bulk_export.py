@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 import requests
-from marketo_sandbox import SandboxServer
+from marketo_sandbox import SandboxServer, cli
 from marketo_sandbox.bulk import csvfile
 from marketo_sandbox.testing import Fixtures, SandboxApi, SandboxControl
 
@@ -825,6 +825,49 @@ def test_at_most_two_jobs_process_at_once(
     assert [bulk.wait("activities", i)["status"] for i in ids] == ["Completed"] * 3
 
 
+def test_export_jobs_record_the_queue_peak_and_queue_full_refusals(
+    bulk: Bulk, sandbox: SandboxControl, sandbox_server: SandboxServer
+) -> None:
+    sandbox.configure(export_queued_seconds=600)
+    body = small_activity_body(sandbox_server)
+    ids = [bulk.created("activities", body) for _ in range(11)]
+    for export_id in ids:
+        bulk.enqueue("activities", export_id)
+    timeline = sandbox.export_jobs()
+    assert timeline["peak_active"] == 10
+    assert timeline["queue_full_refusals"] == 1
+    assert [j["exportId"] for j in timeline["jobs"]] == ids
+    assert all(j["queued"] is not None for j in timeline["jobs"][:10])
+    assert timeline["jobs"][10]["queued"] is None
+    assert timeline["jobs"][10]["status"] == "Created"
+
+
+def test_processing_time_grows_with_the_rows_of_the_export(
+    bulk: Bulk, sandbox: SandboxControl, sandbox_server: SandboxServer
+) -> None:
+    # The minimum plus 5 s per 1,000 rows: a job of a few rows takes about the minimum,
+    # one of a month of activities (hundreds of rows) over a second longer.
+    sandbox.configure(export_processing_seconds=0.3, export_processing_seconds_per_1k_rows=5.0)
+    end = now(sandbox_server)
+    few = bulk.created("activities", small_activity_body(sandbox_server))
+    every = bulk.created(
+        "activities",
+        {"filter": {"createdAt": {"startAt": ts(end - timedelta(days=31)), "endAt": ts(end)}}},
+    )
+    for export_id in (few, every):
+        bulk.enqueue("activities", export_id)
+    done = {i: bulk.wait("activities", i) for i in (few, every)}
+    assert done[every]["numberOfRecords"] > done[few]["numberOfRecords"] + 200
+    timeline = {j["exportId"]: j for j in sandbox.export_jobs()["jobs"]}
+    took = {i: timeline[i]["finished"] - timeline[i]["started"] for i in (few, every)}
+    for export_id in (few, every):
+        expected = 0.3 + 5.0 * done[export_id]["numberOfRecords"] / 1000
+        assert expected <= took[export_id] < expected + 1.5, (export_id, took)
+    floor = sandbox.export_jobs()["two_slot_floor_seconds"]
+    assert floor == pytest.approx((took[few] + took[every]) / 2)
+    assert sandbox.export_jobs()["peak_processing"] == 2
+
+
 def test_job_clock_holds_processing_and_fills_timestamps(
     bulk: Bulk, sandbox: SandboxControl, sandbox_server: SandboxServer
 ) -> None:
@@ -1083,3 +1126,19 @@ def test_marketorestpython_gives_up_on_the_daily_quota(
     assert caught.value.args[0]["code"] == "1029"
     # The client treats the quota message as fatal: no retry loop.
     assert time.monotonic() - started < 3
+
+
+def test_serve_flags_set_the_job_clock() -> None:
+    args = cli._parser().parse_args(
+        [
+            "serve",
+            "--export-delay=5",
+            "--export-processing-seconds=2",
+            "--export-seconds-per-1k-rows=0.3",
+        ]
+    )
+    config = cli.config_from_args(args)
+    # --export-delay sets both states; the processing minimum given alone wins over it.
+    assert config.export_queued_seconds == 5.0
+    assert config.export_processing_seconds == 2.0
+    assert config.export_processing_seconds_per_1k_rows == 0.3

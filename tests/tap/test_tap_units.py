@@ -356,19 +356,22 @@ def test_about_publishes_the_range_of_every_numeric_setting() -> None:
     assert settings["endpoint"]["pattern"].startswith("^https?://")
 
 
-def test_job_slots_read_the_job_in_progress_then_the_one_ahead_and_advance_in_one_write() -> None:
+def test_job_slots_read_the_job_in_progress_then_those_ahead_and_advance_in_one_write() -> None:
+    # A state written by an older release: its one job ahead under the singular key.
     state: dict[str, Any] = {"export_job": None, "next_export_job": {"exportId": "B"}}
     writes: list[dict[str, Any]] = []
     slots = JobSlots(
         holder=lambda: state,
         current="export_job",
-        ahead="next_export_job",
+        ahead="next_export_jobs",
         write=lambda: writes.append(json.loads(json.dumps(state))),
+        legacy_ahead="next_export_job",
     )
     # The job in progress was cleared: the job ahead is the one to read first.
     assert slots.saved() == [{"exportId": "B"}]
     state["export_job"] = {"exportId": "A"}
-    assert slots.saved() == [{"exportId": "A"}, {"exportId": "B"}]
-    # The job ahead becomes the job in progress in the same STATE message.
-    slots.advance({"exportId": "B"})
-    assert writes == [{"export_job": {"exportId": "B"}, "next_export_job": None}]
+    state["next_export_jobs"] = [{"exportId": "C"}]
+    assert slots.saved() == [{"exportId": "A"}, {"exportId": "B"}, {"exportId": "C"}]
+    # The next job becomes the job in progress in the same STATE message.
+    slots.put([{"exportId": "B"}, {"exportId": "C"}])
+    assert writes == [{"export_job": {"exportId": "B"}, "next_export_jobs": [{"exportId": "C"}]}]

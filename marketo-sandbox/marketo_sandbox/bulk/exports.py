@@ -4,9 +4,17 @@ A job record lives in the store's ``documents`` table (kind ``export_job``), so 
 part of the sandbox's state (reset returns to none) and of the ground truth. Its life:
 ``Created`` -(enqueue)-> ``Queued`` -> ``Processing`` -> ``Completed`` | ``Failed``, or
 ``Cancelled`` from any of the first three. The worker moves a job on after
-``export_queued_seconds`` / ``export_processing_seconds`` of sandbox time, with at most
-``bulk_max_processing`` processing; a job is reported ``Completed`` only once its file is
-fully written and checksummed.
+``export_queued_seconds`` of sandbox time queued, then processes it for
+``export_processing_seconds`` plus ``export_processing_seconds_per_1k_rows`` per thousand
+rows (a bigger export takes longer, as on Marketo), with at most ``bulk_max_processing``
+processing at once (Marketo: 2) and at most ``bulk_max_queued`` queued or processing
+(Marketo: 10; one more enqueue is refused with 1029). A job is reported ``Completed``
+only once its file is fully written and checksummed.
+
+Every job keeps its queue and processing instants (``_queued``, ``_started``,
+``_finished``), and the runner counts the most jobs ever queued or processing at once
+and the enqueues refused because the queue was full: ``GET /_sandbox/export-jobs``
+shows them, so a benchmark can compute the two-slot floor (processing seconds / 2).
 
 Faults (``POST /_sandbox/faults``) are matched against the job's STATUS path,
 ``GET /bulk/v1/<E>/export/<exportId>/status.json``, when the job finishes processing:
@@ -69,6 +77,16 @@ class ExportRunner(Runner):
         super().__init__(app)
         self.directory = Path(self.store.directory) / "exports"
         self.directory.mkdir(parents=True, exist_ok=True)
+        # Since start or the last reset: the most jobs Queued or Processing at once, the
+        # most Processing at once, and enqueues refused because the queue was full.
+        self.peak_active = 0
+        self.peak_processing = 0
+        self.queue_full_refusals = 0
+
+    def processing_seconds(self, records: int) -> float:
+        """How long a job of ``records`` rows stays Processing (its minimum plus its rows)."""
+        per_1k = self.config.export_processing_seconds_per_1k_rows
+        return self.config.export_processing_seconds + per_1k * records / 1000.0
 
     # -- records ------------------------------------------------------------------------
 
@@ -131,10 +149,12 @@ class ExportRunner(Runner):
             self.check_quota()
             active = sum(1 for j in self.jobs() if j["status"] in ACTIVE)
             if active >= self.config.bulk_max_queued:
+                self.queue_full_refusals += 1
                 raise ApiError("1029", "Too many jobs in queue")
             now = self.now()
             job.update(status=QUEUED, queuedAt=format_ts(now), _queued=now)
             self._save(job)
+            self.peak_active = max(self.peak_active, active + 1)
         self.wake()
         return job
 
@@ -193,7 +213,8 @@ class ExportRunner(Runner):
                     processing += 1
                     continue
                 if task.done.is_set():
-                    remaining = job["_started"] + self.config.export_processing_seconds - now
+                    records = task.result.records if task.error is None else 0
+                    remaining = job["_started"] + self.processing_seconds(records) - now
                     if remaining <= 0:
                         self._finish(job, task)
                         continue
@@ -212,6 +233,7 @@ class ExportRunner(Runner):
                 self._save(job)
                 self._start(job)
                 processing += 1
+                self.peak_processing = max(self.peak_processing, processing)
             if waits:
                 return min(waits)
             return 0.25 if jobs else 2.0
@@ -276,6 +298,39 @@ class ExportRunner(Runner):
     def on_reset(self) -> None:
         for path in self.directory.glob("*"):
             path.unlink(missing_ok=True)
+        self.peak_active = self.peak_processing = self.queue_full_refusals = 0
+
+    def timeline(self) -> dict[str, Any]:
+        """Every job's queue and processing instants (sandbox clock, epoch seconds) and
+        the queue's high-water marks: what a benchmark needs for the two-slot floor."""
+        with self.lock:
+            jobs = [
+                {
+                    "exportId": j["exportId"],
+                    "entity": j["entity"],
+                    "status": j["status"],
+                    "numberOfRecords": j.get("numberOfRecords"),
+                    "fileSize": j.get("fileSize"),
+                    "created": j.get("_created"),
+                    "queued": j.get("_queued"),
+                    "started": j.get("_started"),
+                    "finished": j.get("_finished"),
+                }
+                for j in sorted(self.jobs(), key=lambda j: j["_created"])
+            ]
+            processing = sum(
+                j["finished"] - j["started"]
+                for j in jobs
+                if j["started"] is not None and j["finished"] is not None
+            )
+            return {
+                "jobs": jobs,
+                "processing_seconds": processing,
+                "two_slot_floor_seconds": processing / max(1, self.config.bulk_max_processing),
+                "peak_active": self.peak_active,
+                "peak_processing": self.peak_processing,
+                "queue_full_refusals": self.queue_full_refusals,
+            }
 
 
 def runner(app: Any) -> ExportRunner:

@@ -5,6 +5,8 @@
 - ``GET  /_sandbox/objects``: the object kinds; ``GET /_sandbox/objects/<kind>`` the ground truth
 - ``GET/POST/DELETE /_sandbox/faults``: list, add (one object or a list), clear injected faults
 - ``GET/POST /_sandbox/config``: read or change limits at run time
+- ``GET  /_sandbox/export-jobs``: every export job's queue and processing instants, the
+  most jobs queued at once, 1029 queue-full refusals, the two-slot floor
 - ``POST /_sandbox/reset``: back to the seeded data, counters, tokens and faults
 - ``POST /_sandbox/tokens/expire`` and ``/_sandbox/tokens/revoke``: 602 / 601 on next use
 """
@@ -18,6 +20,7 @@ from typing import Any
 from werkzeug.wrappers import Response
 
 from marketo_sandbox.app import Ctx, router
+from marketo_sandbox.bulk import exports
 from marketo_sandbox.control.faults import FaultError
 from marketo_sandbox.envelope import HttpError
 from marketo_sandbox.truth import GROUND_TRUTH, provider
@@ -103,6 +106,11 @@ def set_config(ctx: Ctx) -> dict[str, Any]:
             400, {"error": f"unknown or read-only settings: {', '.join(sorted(unknown))}"}
         )
     return ctx.config.public()
+
+
+@router.route("/_sandbox/export-jobs", ("GET",), kind="control")
+def export_jobs(ctx: Ctx) -> dict[str, Any]:
+    return exports.runner(ctx.app).timeline()
 
 
 @router.route("/_sandbox/reset", ("POST",), kind="control")

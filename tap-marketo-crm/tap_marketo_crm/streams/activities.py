@@ -5,7 +5,7 @@ Every selected type is exported by ONE job per window (``createdAt`` windows, at
 days, each listing only the types that need it) and the rows are split by
 ``activityTypeId`` into their types' streams (:class:`ActivityExport`, :class:`ActivityRoute`).
 The shared jobs live in the tap-level state (``marketo.activity_export`` /
-``next_activity_export``); each type keeps its own bookmark (and, under
+``next_activity_exports``); each type keeps its own bookmark (and, under
 ``priority_first``, its backfill edge).
 """
 
@@ -20,9 +20,10 @@ from marketo_core import parse_attributes
 
 from tap_marketo_crm import schemas as s
 from tap_marketo_crm import sdk_seam
-from tap_marketo_crm.pipeline import ExportUnit, JobSlots
+from tap_marketo_crm.pipeline import ExportPipeline, ExportUnit, JobSlots
 from tap_marketo_crm.probe import activity_floors
 from tap_marketo_crm.records import RecordWriter
+from tap_marketo_crm.scheduling import Lookahead
 from tap_marketo_crm.state import state_section, state_time
 from tap_marketo_crm.streams.base import MarketoStream
 from tap_marketo_crm.windows import (
@@ -91,6 +92,15 @@ class ActivityStream(MarketoStream):
         if not self.run.activities_exported:
             self.run.activities_exported = True
             ActivityExport(self).run()
+
+    @property
+    def export_key(self) -> str | None:
+        return None if self.run.activities_exported else ActivityExport.NAME
+
+    def export_lookahead(self) -> Lookahead | None:
+        """Before the activity export's turn: its windows' jobs, queued into the shared
+        slots while an earlier stream reads (nothing when state already holds jobs)."""
+        return ActivityExport(self).lookahead()
 
 
 class ActivityRoute:
@@ -267,6 +277,8 @@ def _python_type(prop: Mapping[str, Any]) -> type | None:
 class ActivityExport:
     """The activity export of one run, for every selected activity type at once."""
 
+    NAME = "activities"  # what the run's scheduler and progress lines call it
+
     def __init__(self, first: ActivityStream) -> None:
         self.first = first
         self.tap = first.tap
@@ -280,9 +292,11 @@ class ActivityExport:
             JobSlots(
                 holder=lambda: section,
                 current="activity_export",
-                ahead="next_activity_export",
+                ahead="next_activity_exports",
                 write=first.save_state,
+                legacy_ahead="next_activity_export",
             ),
+            name=self.NAME,
         )
 
     def run(self) -> None:
@@ -307,11 +321,26 @@ class ActivityExport:
             window = self._from_saved(job_state) if job_state.get("exportId") else None
             if window is not None:
                 saved.append(self._unit(window, job_state))
-        self.pipeline.run(saved, consume, self._done)
+        # The windows after them are planned only once they are read (below): until then
+        # the queue's room is kept for those, not handed to later streams.
+        self.pipeline.run(saved, consume, self._done, more_follow=True)
         # Planned only now: the plan starts from the bookmarks the saved jobs just moved.
+        self.pipeline.run(self._planned_units(resumed=bool(saved)), consume, self._done)
+        for route in routes.values():
+            route.stream.log_written(route.writer)
+
+    def _planned_units(self, *, resumed: bool = False) -> list[ExportUnit]:
+        first = self.first
         progress = [st.progress() for st in self.streams]
         priority_first = bool(first.config.get("priority_first"))
-        probe = first.probing and not saved and not priority_first
+        # Jobs saved by an earlier run win: they are resumed as planned and the plan goes
+        # on from their bookmarks. Jobs this run queued ahead were planned from the probe,
+        # so the windows after them are planned from the same floors.
+        probe = (
+            first.probing
+            and not priority_first
+            and (not resumed or first.run.activity_floors is not None)
+        )
         data_starts = self._data_starts(progress) if probe else {}
         plan = plan_activity_windows(
             progress,
@@ -324,9 +353,17 @@ class ActivityExport:
             include_backfill=any(st.bookmark() is not None for st in self.streams),
             data_starts=data_starts,
         )
-        self.pipeline.run([self._unit(aw) for aw in plan], consume, self._done)
-        for route in routes.values():
-            route.stream.log_written(route.writer)
+        return [self._unit(aw) for aw in plan]
+
+    def lookahead(self) -> ExportPipeline | None:
+        """The planned windows' pipeline, to queue their jobs ahead of this export's turn
+        (None when state holds jobs: they are resumed, then planned on, in its turn)."""
+        if self.pipeline.saved_jobs() or not self.streams:
+            return None
+        units = self._planned_units()
+        self.pipeline.plan(units)
+        self.first.run.scheduler.planned_ahead(self.NAME, len(units))
+        return self.pipeline
 
     def _data_starts(self, progress: list[TypeProgress]) -> dict[int, dt.datetime]:
         """Where the data of the types on their first sync begins (see ``probe``). A type
@@ -336,7 +373,11 @@ class ActivityExport:
         if not fresh:
             return {}
         first = self.first
-        floors = activity_floors(first.client, fresh, first.start_date, first.run.now, first.logger)
+        if first.run.activity_floors is None:
+            first.run.activity_floors = activity_floors(
+                first.client, fresh, first.start_date, first.run.now, first.logger
+            )
+        floors = {t: f for t, f in first.run.activity_floors.items() if t in fresh}
         empty = [t for t, floor in floors.items() if floor >= first.run.now]
         for type_id in empty:
             self.by_type[type_id].set_bookmark(first.run.now)

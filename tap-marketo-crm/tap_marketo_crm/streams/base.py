@@ -40,6 +40,7 @@ from tap_marketo_crm.windows import parse_ts
 if TYPE_CHECKING:
     from tap_marketo_crm.activity_feed import FeedNeed
     from tap_marketo_crm.run import SyncRun
+    from tap_marketo_crm.scheduling import Lookahead
     from tap_marketo_crm.tap import TapMarketoCRM
 
 MAX_KEYS = 300  # Marketo: filter values / records per call, and REST page size
@@ -118,9 +119,12 @@ class MarketoStream(Stream):
     def max_export_days(self) -> int:
         return int(setting(self.config, "max_export_days"))
 
-    def export_pipeline(self, entity: str, slots: JobSlots | None = None) -> ExportPipeline:
+    def export_pipeline(
+        self, entity: str, slots: JobSlots | None = None, name: str | None = None
+    ) -> ExportPipeline:
         """The export pipeline for ``entity``, its jobs kept in ``slots`` (None: not in
-        state, for exports that only feed this run)."""
+        state, for exports that only feed this run); ``name`` is what the run's
+        scheduler and progress lines know it by (the stream's name by default)."""
         return ExportPipeline(
             self.client,
             entity,
@@ -131,17 +135,33 @@ class MarketoStream(Stream):
             usage=self.tap.export_usage,
             logger=self.logger,
             slots=slots,
+            scheduler=self.run.scheduler,
+            name=name or self.name,
         )
 
     def job_slots(self) -> JobSlots:
         """This stream's export jobs in its own state: ``export_job`` (being read) and
-        ``next_export_job`` (queued ahead)."""
+        ``next_export_jobs`` (queued ahead, in reading order)."""
         return JobSlots(
             holder=lambda: self.stream_state,
             current="export_job",
-            ahead="next_export_job",
+            ahead="next_export_jobs",
             write=self.save_state,
+            legacy_ahead="next_export_job",
         )
+
+    # --- queuing exports ahead of this stream's turn (see ``scheduling``) ------------
+
+    @property
+    def export_key(self) -> str | None:
+        """The name of the pipeline that can queue this stream's exports ahead of its
+        turn (None: the stream has none)."""
+        return None
+
+    def export_lookahead(self) -> Lookahead | None:
+        """A pipeline planned with this stream's windows, queuing their jobs into its
+        state ahead of its turn; None when there is nothing to queue ahead."""
+        return None
 
     def selected_properties(self) -> list[str]:
         properties = self.effective_schema.get("properties") or {}

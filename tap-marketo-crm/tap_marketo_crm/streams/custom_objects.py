@@ -11,10 +11,11 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from marketo_core.errors import MarketoAPIError
+from marketo_core.errors import MarketoAPIError, MarketoError
 
 from tap_marketo_crm import schemas as s
 from tap_marketo_crm.records import RecordWriter
+from tap_marketo_crm.scheduling import Lookahead
 from tap_marketo_crm.streams.base import MAX_KEYS, chunked
 from tap_marketo_crm.streams.exported import UNSUPPORTED_FILTER, WindowedExportStream
 from tap_marketo_crm.streams.leads import lead_keys
@@ -81,6 +82,25 @@ class CustomObjectStream(WindowedExportStream):
             return ()
         link = self.link
         return (link.lead_field,) if link is not None and link.lead_field else ()
+
+    def refused_ahead(self, exc: MarketoError) -> None:
+        # A 1035 to a job queued ahead is the refusal the stream's own turn would meet:
+        # the switch to linked keys is made now, so Marketo is not asked twice.
+        if (
+            isinstance(exc, MarketoAPIError)
+            and exc.code == UNSUPPORTED_FILTER
+            and self.filter_field == "updatedAt"
+            and self.link is not None
+            and self.link.lead_field is not None
+        ):
+            self.stream_state[self.read_mode_key] = LINKED_KEYS
+            self.stream_state["export_job"] = None
+            self.save_state()
+
+    def export_lookahead(self) -> Lookahead | None:
+        if self.read_mode == LINKED_KEYS:
+            return None  # read by REST: no export to queue ahead
+        return super().export_lookahead()
 
     @classmethod
     def schema_from_describe(cls, described: Mapping[str, Any]) -> dict[str, Any]:

@@ -14,11 +14,12 @@ import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from marketo_core.errors import MarketoAPIError
+from marketo_core.errors import MarketoAPIError, MarketoError
 
-from tap_marketo_crm.pipeline import ExportUnit
+from tap_marketo_crm.pipeline import ExportPipeline, ExportUnit
 from tap_marketo_crm.probe import first_sync_start
 from tap_marketo_crm.records import RecordWriter
+from tap_marketo_crm.scheduling import Lookahead
 from tap_marketo_crm.streams.base import MarketoStream
 from tap_marketo_crm.windows import Window, plan_windows
 
@@ -93,19 +94,44 @@ class WindowedExportStream(MarketoStream):
         self.log_written(writer)
 
     def _export_windows(self, writer: RecordWriter) -> None:
-        fields = self.export_fields()
-        extras = [f for f in self.extra_fields() if f not in fields]
-        exported = fields + extras
+        exported = self._exported_fields()
         drop = [f for f in exported if f not in writer.columns]
         # Selected columns Marketo does not export (``_sdc_*``): present, as null.
         fill = [c for c in writer.columns if c not in exported]
+        pipeline = self.export_pipeline(self.entity, self.job_slots())
+
+        def consume(_: ExportUnit, rows: Iterator[dict[str, Any]]) -> None:
+            writer.mark_extracted()  # one export file = one extraction time
+            self.write_rows(rows, writer, drop, fill)
+
+        def done(done_unit: ExportUnit) -> None:
+            self.set_bookmark(done_unit.scope.end)
+
+        pipeline.run(self._export_units(pipeline, exported), consume, done)
+
+    def _exported_fields(self) -> list[str]:
+        fields = self.export_fields()
+        return fields + [f for f in self.extra_fields() if f not in fields]
+
+    def _export_units(self, pipeline: ExportPipeline, exported: list[str]) -> list[ExportUnit]:
+        """The windows to read, in order: the jobs state holds first (each read whole),
+        then planned on from the end of the last one."""
         filter_field = self.filter_field
         bookmark = self.bookmark()
-        pipeline = self.export_pipeline(self.entity, self.job_slots())
+        saved_starts = [
+            Window.from_state(job["window"]).start
+            for job in pipeline.saved_jobs()
+            if self._can_resume(job, exported, filter_field, self.start_date)
+        ]
         if bookmark is not None:
             start = max(bookmark - self.lookback, self.start_date)
-        elif pipeline.saved_jobs():
-            start = self.start_date  # a saved job wins: resumed as it was planned
+        elif saved_starts and self.probing:
+            # A first sync's saved jobs (an earlier run's, or queued ahead of this
+            # stream's turn) were planned from the data's probed lower bound: resumed as
+            # planned, with nothing to export before the first of them.
+            start = max(self.start_date, min(saved_starts))
+        elif saved_starts:
+            start = self.start_date
         else:
             # First sync: windows before the data's lower bound cannot hold a record.
             start = first_sync_start(self.start_date, self.data_floor() if self.probing else None)
@@ -127,7 +153,7 @@ class WindowedExportStream(MarketoStream):
                 scope=window,
             )
 
-        # The job in progress and the one queued ahead of it (see ``pipeline``): each is
+        # The job in progress and those queued ahead of it (see ``pipeline``): each is
         # read whole, in order, before planning on from the end of the last one.
         units: list[ExportUnit] = []
         for job_state in pipeline.saved_jobs():
@@ -144,15 +170,27 @@ class WindowedExportStream(MarketoStream):
             )
             pipeline.discard(job_state, self.name)  # frees its place in Marketo's queue
         units += [unit(w) for w in plan_windows(start, self.run.now, self.max_export_days)]
+        return units
 
-        def consume(_: ExportUnit, rows: Iterator[dict[str, Any]]) -> None:
-            writer.mark_extracted()  # one export file = one extraction time
-            self.write_rows(rows, writer, drop, fill)
+    @property
+    def export_key(self) -> str | None:
+        return self.name
 
-        def done(done_unit: ExportUnit) -> None:
-            self.set_bookmark(done_unit.scope.end)
+    def export_lookahead(self) -> Lookahead | None:
+        """Before this stream's turn: its windows' jobs, queued into its state while an
+        earlier stream reads (nothing when state already holds jobs: those are resumed
+        in its turn)."""
+        pipeline = self.export_pipeline(self.entity, self.job_slots())
+        if pipeline.saved_jobs():
+            return None
+        units = self._export_units(pipeline, self._exported_fields())
+        pipeline.plan(units)
+        pipeline.on_refused = self.refused_ahead
+        self.run.scheduler.planned_ahead(self.name, len(units))
+        return pipeline
 
-        pipeline.run(units, consume, done)
+    def refused_ahead(self, exc: MarketoError) -> None:
+        """Marketo refused a job queued ahead of this stream's turn (see ``scheduling``)."""
 
     def write_rows(
         self,
