@@ -45,6 +45,7 @@ from marketo_sandbox.model.objects import (
     render_membership,
     render_program_member,
 )
+from marketo_sandbox.routes.assets import asset_paging, parse_bound
 from marketo_sandbox.routes.objects import lead_fields_arg
 from marketo_sandbox.timestamps import parse_datetime
 
@@ -52,26 +53,11 @@ from marketo_sandbox.timestamps import parse_datetime
 DEFAULT_MEMBER_FILTER_LIMIT = 100_000
 
 
-def _parse_bound(ctx: Ctx, name: str) -> str | None:
-    raw = ctx.arg(name)
-    if raw is None:
-        return None
-    parsed = parse_datetime(raw)
-    if parsed is None:
-        raise ApiError("1001", f"Invalid value '{raw}'. Required of type 'datetime'")
-    return parsed.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 @router.route("/rest/asset/v1/programs.json", ("GET",))
 def browse_programs(ctx: Ctx) -> dict[str, Any]:
-    offset = ctx.int_arg("offset", 0) or 0
-    max_return = ctx.int_arg("maxReturn", 20) or 20
-    if offset < 0:
-        raise ApiError("1003", "offset must be zero or positive")
-    if max_return < 1 or max_return > ctx.config.max_asset_return:
-        raise ApiError("1003", f"maxReturn must be between 1 and {ctx.config.max_asset_return}")
-    earliest = _parse_bound(ctx, "earliestUpdatedAt")
-    latest = _parse_bound(ctx, "latestUpdatedAt")
+    offset, max_return = asset_paging(ctx)
+    earliest = parse_bound(ctx, "earliestUpdatedAt")
+    latest = parse_bound(ctx, "latestUpdatedAt")
     if (earliest is None) != (latest is None):
         raise ApiError("1003", "earliestUpdatedAt and latestUpdatedAt must be used together")
     status = ctx.arg("status")
@@ -122,10 +108,7 @@ def get_program_by_name(ctx: Ctx) -> dict[str, Any]:
 
 @router.route("/rest/asset/v1/channels.json", ("GET",), fidelity_only=True)
 def browse_channels(ctx: Ctx) -> dict[str, Any]:
-    offset = ctx.int_arg("offset", 0) or 0
-    max_return = ctx.int_arg("maxReturn", 20) or 20
-    if max_return < 1 or max_return > ctx.config.max_asset_return:
-        raise ApiError("1003", f"maxReturn must be between 1 and {ctx.config.max_asset_return}")
+    offset, max_return = asset_paging(ctx)
     items = [c.as_asset() for c in CHANNELS.values()][offset : offset + max_return]
     return envelope.asset_ok(items)
 
@@ -193,8 +176,8 @@ def get_members(ctx: Ctx, program_id: int) -> dict[str, Any]:
     where = ["pm.programId = ?", LIVE_LEAD]
     params: list[Any] = [program_id]
     if filter_type == "updatedAt":
-        start = _parse_bound(ctx, "startAt")
-        end = _parse_bound(ctx, "endAt")
+        start = parse_bound(ctx, "startAt")
+        end = parse_bound(ctx, "endAt")
         if start is None or end is None:
             raise ApiError("1003", "startAt and endAt are required with filterType updatedAt")
         start_dt, end_dt = parse_datetime(start), parse_datetime(end)

@@ -137,6 +137,7 @@ def build(store: Store, spec: SeedSpec, anchor: float | None = None) -> None:
     # Imported here: the generator modules import this one to register their seeders.
     from marketo_sandbox.seed import (  # noqa: F401, PLC0415
         activities,
+        assets,
         campaigns,
         leads,
         lists,

@@ -43,6 +43,7 @@ def _register_all() -> None:
     # Imported here: each provider module imports ``ground_truth`` from this one.
     from marketo_sandbox.truth import (  # noqa: F401, PLC0415
         activities,
+        assets,
         bulk_export,
         bulk_import,
         campaigns,
