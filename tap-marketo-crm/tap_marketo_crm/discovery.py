@@ -19,6 +19,7 @@ from tap_marketo_crm.streams.activities import (
     ActivityStream,
     ActivityTypesStream,
 )
+from tap_marketo_crm.streams.assets import ASSET_STREAMS
 from tap_marketo_crm.streams.campaigns import CampaignsStream
 from tap_marketo_crm.streams.crm_objects import (
     ByKeyStream,
@@ -46,6 +47,8 @@ FIXED_STREAMS: tuple[type[MarketoStream], ...] = (
     StaticListsStream,
     ListMembershipsStream,
     CampaignsStream,
+    # Design assets: not selected by default (see ``streams.assets``).
+    *ASSET_STREAMS,
 )
 
 # Streams whose schema comes from a describe endpoint (path of its describe).

@@ -63,6 +63,28 @@ BOOLEAN: JsonSchema = {"type": ["boolean", "null"]}
 NUMBER: JsonSchema = {"type": ["number", "null"]}
 OBJECT: JsonSchema = {"type": ["object", "null"]}
 
+
+def asset_properties(**extra: JsonSchema) -> dict[str, JsonSchema]:
+    """The fields every asset API browse answers (programs, emails, forms, ...), plus
+    ``extra``."""
+    return {
+        "id": {"type": ["integer"]},
+        "name": STRING,
+        "description": STRING,
+        "createdAt": DATETIME,
+        "updatedAt": DATETIME,
+        "url": STRING,
+        "workspace": STRING,
+        **extra,
+    }
+
+
+# Where an asset sits: {"type": "Folder"|"Program", "value": <id>, "folderName": ...}.
+FOLDER_REF: JsonSchema = {
+    "type": ["object", "null"],
+    "properties": {"type": STRING, "value": INTEGER, "folderName": STRING},
+}
+
 # Delete capture columns on `leads` and membership streams: SQL targets soft/hard delete on
 # `_sdc_deleted_at`; merges also say which lead won.
 SDC_DELETED_AT = "_sdc_deleted_at"

@@ -96,7 +96,9 @@ def _asset(
     return asset, updated
 
 
-def _draft_of(rng: random.Random, asset: dict[str, Any], updated: float, now: float) -> dict:
+def _draft_of(
+    rng: random.Random, asset: dict[str, Any], updated: float, now: float
+) -> dict[str, Any]:
     """An unapproved edit of ``asset``: same id, later updatedAt."""
     edited = rng.uniform(updated, now - 60)
     return {**asset, "status": DRAFT, "updatedAt": format_ts(edited)}

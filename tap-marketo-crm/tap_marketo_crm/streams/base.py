@@ -184,6 +184,17 @@ class MarketoStream(Stream):
             return None
         return parse_ts(value)
 
+    def updated_range(self) -> dict[str, Any]:
+        """An asset browse's ``earliestUpdatedAt``/``latestUpdatedAt`` from the bookmark
+        (less the lookback) to this run's now; empty on a first sync (read everything)."""
+        bookmark = self.bookmark()
+        if bookmark is None:
+            return {}
+        return {
+            "earliestUpdatedAt": max(bookmark - self.lookback, self.start_date),
+            "latestUpdatedAt": self.run.now,
+        }
+
     def set_bookmark(self, value: dt.datetime | str) -> None:
         """Move the replication bookmark in memory (the next STATE message carries it)."""
         if not self.replication_key:

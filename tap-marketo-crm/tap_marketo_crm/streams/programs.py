@@ -39,36 +39,20 @@ class ProgramsStream(MarketoStream):
 
     @classmethod
     def fixed_schema(cls) -> dict[str, Any]:
-        folder = {
-            "type": ["object", "null"],
-            "properties": {"type": s.STRING, "value": s.INTEGER, "folderName": s.STRING},
-        }
         return s.object_schema(
-            {
-                "id": {"type": ["integer"]},
-                "name": s.STRING,
-                "description": s.STRING,
-                "createdAt": s.DATETIME,
-                "updatedAt": s.DATETIME,
-                "url": s.STRING,
-                "type": s.STRING,
-                "channel": s.STRING,
-                "folder": folder,
-                "status": s.STRING,
-                "workspace": s.STRING,
-                "headStart": s.BOOLEAN,
-            }
+            s.asset_properties(
+                type=s.STRING,
+                channel=s.STRING,
+                folder=s.FOLDER_REF,
+                status=s.STRING,
+                headStart=s.BOOLEAN,
+            )
         )
 
     def sync_records(self) -> None:
         bookmark = self.bookmark()
-        params: dict[str, Any] = {}
-        if bookmark is not None:
-            # Adobe: the range returns programs created OR updated within it.
-            params = {
-                "earliestUpdatedAt": max(bookmark - self.lookback, self.start_date),
-                "latestUpdatedAt": self.run.now,
-            }
+        # Adobe: the range returns programs created OR updated within it.
+        params = self.updated_range()
         writer = self.writer()
         ids = []
         for record in self.client.browse_assets("/rest/asset/v1/programs.json", params):
