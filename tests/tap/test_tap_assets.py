@@ -123,3 +123,22 @@ def test_paging_crosses_the_200_per_call_limit(
     path = "landingPages" if name == "landing_pages" else name
     # 200, then the rest (a short page ends the read).
     assert fast_sandbox.calls()["endpoints"][f"GET /rest/asset/v1/{path}.json"] == 2
+
+
+def test_a_quiet_run_of_the_asset_streams_costs_one_call_each(
+    fast_sandbox: SandboxControl, config: dict[str, Any], catalog: dict[str, Any]
+) -> None:
+    chosen = select_only(catalog, *ASSET_STREAMS)
+    full = run_tap(config, chosen)
+    fast_sandbox.reset_calls()
+    quiet = run_tap(config, chosen, full.state)
+    endpoints = fast_sandbox.calls()["endpoints"]
+    asset_calls = {p: n for p, n in endpoints.items() if "/rest/asset/" in p}
+    # The README's figure: one browse per stream while each holds under 200 assets (the
+    # email range read ends at once with "No assets found").
+    assert asset_calls == {
+        f"GET /rest/asset/v1/{path}.json": 1
+        for path in ("emails", "forms", "landingPages", "snippets", "folders")
+    }
+    assert not quiet.records.get("emails")
+    assert len(quiet.records["forms"]) == len(full.records["forms"])
