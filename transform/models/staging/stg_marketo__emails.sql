@@ -1,5 +1,8 @@
 -- One row per email asset, from an `emails` asset stream when the warehouse has one;
 -- without it, no rows (marketo__email_templates then names emails from their activities).
+-- The stream holds an email's approved version and its pending draft as two rows (key
+-- id + status): the approved one is what was sent, so it wins; a never-approved email
+-- keeps its draft.
 with emails as (
   {{ marketo_latest(marketo_select('emails', [
       ['id', 'email_template_id', 'bigint'],
@@ -16,7 +19,8 @@ with emails as (
       ['version', 'version_type', 'int'],
       ['createdAt', 'created_timestamp', 'timestamp'],
       ['updatedAt', 'updated_timestamp', 'timestamp'],
-    ]), ['email_template_id'], 'updated_timestamp desc nulls last') }}
+    ]), ['email_template_id'],
+    "case when email_template_status = 'approved' then 0 else 1 end, updated_timestamp desc nulls last") }}
 )
 
 select
