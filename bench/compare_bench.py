@@ -218,7 +218,7 @@ def wanted(activity_types: list[str]) -> set[str]:
     return {norm("activities_" + name) for name in activity_types}
 
 
-def select_singer(catalog: dict[str, Any], names: set[str], activities: set[str]) -> dict:
+def select_singer(catalog: dict[str, Any], names: set[str], activities: set[str]) -> dict[str, Any]:
     """Singer catalog with the chosen streams and every field selected."""
     kept = []
     for entry in catalog["streams"]:
@@ -231,7 +231,9 @@ def select_singer(catalog: dict[str, Any], names: set[str], activities: set[str]
     return {"streams": kept}
 
 
-def select_airbyte(catalog: dict[str, Any], names: set[str], activities: set[str]) -> dict:
+def select_airbyte(
+    catalog: dict[str, Any], names: set[str], activities: set[str]
+) -> dict[str, Any]:
     streams = []
     for stream in catalog["streams"]:
         if stream["name"] not in names and norm(stream["name"]) not in activities:
@@ -251,11 +253,13 @@ def select_airbyte(catalog: dict[str, Any], names: set[str], activities: set[str
 def parse_catalog(out: bytes, dialect: str) -> dict[str, Any]:
     """The catalog a discover printed: Singer prints it whole, Airbyte as a message."""
     if dialect != "airbyte":
-        return json.loads(out)
+        catalog: dict[str, Any] = json.loads(out)
+        return catalog
     for line in out.splitlines():
         message = json.loads(line)
         if message.get("type") == "CATALOG":
-            return message["catalog"]
+            found: dict[str, Any] = message["catalog"]
+            return found
     raise SystemExit("source-marketo discover printed no CATALOG message")
 
 
