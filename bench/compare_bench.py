@@ -1,11 +1,12 @@
 """Side-by-side extract benchmark: tap-marketo-crm, singer-io's tap-marketo and Airbyte's
 source-marketo against the same marketo-sandbox.
 
-    python bench/compare_bench.py --seed small                 # ~10 min with the defaults
-    python bench/compare_bench.py --seed bench --json output/compare_bench.json
+    python bench/compare_bench.py --seed small --patch-singer-base-url   # ~15 min
+    python bench/compare_bench.py --seed bench --patch-singer-base-url --json out.json
+    python bench/compare_bench.py --render out.json    # the tables of a saved run
 
 The two third-party connectors are installed at pinned versions into throwaway venvs
-under ``output/compare-venvs/`` (never committed; reused when present). Each connector
+under ``output/compare-bench/venvs/`` (never committed; reused when present). Each connector
 runs as a subprocess against one sandbox, one after the other, with the same streams,
 the same start date (one export window) and the same bulk poll interval. Before each
 run the sandbox's call counters are reset; after it, ``GET /_sandbox/calls`` gives the
@@ -49,15 +50,10 @@ SINGER_IO = "tap-marketo==2.9.4"
 AIRBYTE = "airbyte-source-marketo==2.1.3"
 # Hard-coded in source_marketo.source.MarketoExportBase.poll_interval (2.1.3).
 AIRBYTE_POLL_SECONDS = 60
-# Activity types every connector syncs (ids from the sandbox's activity types).
+# Activity types every connector syncs, by their names in activities/types.json.
 DEFAULT_ACTIVITY_TYPES = "Visit Webpage,Send Email,Open Email"
 # Streams the three share besides leads and activities (ours: static_lists is `lists`).
-SHARED = {
-    "activity_types": "activity_types",
-    "campaigns": "campaigns",
-    "lists": "lists",
-    "programs": "programs",
-}
+SHARED = ("activity_types", "campaigns", "lists", "programs")
 OURS_NAMES = {"lists": "static_lists"}
 
 # The launcher for singer-io's tap: its Client builds https://<munchkin>.mktorest.com/...
@@ -362,12 +358,12 @@ def measure(
     catalog_path = work / f"{slug}.catalog.json"
     config_path.write_text(json.dumps(connector.config))
     discovered = subprocess.run(
-        connector.discover_argv(config_path),
-        capture_output=True,
-        env=connector.env,
-        check=True,
-    ).stdout
-    catalog = connector.catalog(parse_catalog(discovered, connector.dialect), activities)
+        connector.discover_argv(config_path), capture_output=True, env=connector.env, check=False
+    )
+    if discovered.returncode:
+        tail = discovered.stderr.decode(errors="replace")[-2000:]
+        raise SystemExit(f"{connector.label}: discover exited {discovered.returncode}\n{tail}")
+    catalog = connector.catalog(parse_catalog(discovered.stdout, connector.dialect), activities)
     catalog_path.write_text(json.dumps(catalog))
     control(endpoint, "/_sandbox/calls/reset", {})
     run_started = time.time()
