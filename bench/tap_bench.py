@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from marketo_core import ExportJob, MarketoClient
+from sandbox_process import serve_sandbox
 from tap_marketo_crm.pipeline import ExportPipeline
 from tap_marketo_crm.records import RecordWriter
 from tap_marketo_crm.streams.activities import ActivityRoute, ActivityStream, write_activity_rows
@@ -40,37 +41,19 @@ from tap_marketo_crm.tap import TapMarketoCRM
 MB = 1024 * 1024
 
 
-@contextlib.contextmanager
-def sandbox(seed: str, *options: str) -> Iterator[dict[str, str]]:
-    """``marketo-sandbox serve`` on ``seed`` with limits out of the way (plus ``options``)."""
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "marketo_sandbox.cli",
-            "serve",
-            "--seed",
-            seed,
-            "--rate-limit",
-            "1000000",
-            "--export-quota-mb",
-            "100000",
-            "--max-concurrency",
-            "10",
-            *options,
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
+def sandbox(seed: str, *options: str) -> contextlib.AbstractContextManager[dict[str, str]]:
+    """``marketo-sandbox serve`` on ``seed`` with limits out of the way (plus ``options``),
+    so that only the tap's own work is measured."""
+    return serve_sandbox(
+        seed,
+        "--rate-limit",
+        "1000000",
+        "--export-quota-mb",
+        "100000",
+        "--max-concurrency",
+        "10",
+        *options,
     )
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        if not line:
-            raise SystemExit("the sandbox did not start")
-        yield json.loads(line)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def config_for(info: dict[str, str], start_date: str) -> dict[str, Any]:
