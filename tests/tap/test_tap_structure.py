@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import tap_marketo_crm
+from tap_marketo_crm.discovery import FIXED_STREAMS
 from tap_marketo_crm.streams.base import MarketoStream
 from tap_marketo_crm.sync_order import DependencyCycleError, sync_order
 from tap_marketo_crm.tap import TapMarketoCRM
@@ -162,3 +163,12 @@ def test_no_module_imports_inside_a_function() -> None:
                     if isinstance(inner, ast.Import | ast.ImportFrom)
                 ]
     assert not nested, nested
+
+
+def test_no_fixed_schema_has_two_columns_that_differ_only_in_case() -> None:
+    """SQL loaders fold column names to lower case: `URL` and `url` in one schema would
+    be one column created twice (target-duckdb refuses the table)."""
+    for cls in FIXED_STREAMS:
+        names = list(cls.fixed_schema()["properties"])
+        folded = [name.lower() for name in names]
+        assert len(set(folded)) == len(folded), (cls.name, sorted(names))

@@ -135,20 +135,23 @@ class LandingPagesStream(AssetStream):
 
     @classmethod
     def fixed_schema(cls) -> dict[str, Any]:
-        return s.object_schema(
-            _versioned_properties(
-                template=s.INTEGER,
-                title=s.STRING,
-                keywords=s.STRING,
-                robots=s.STRING,
-                customHeadHTML=s.STRING,
-                facebookOgTags=s.STRING,
-                formPrefill=s.BOOLEAN,
-                mobileEnabled=s.BOOLEAN,
-                URL=s.STRING,
-                computedUrl=s.STRING,
-            )
+        properties = _versioned_properties(
+            template=s.INTEGER,
+            title=s.STRING,
+            keywords=s.STRING,
+            robots=s.STRING,
+            customHeadHTML=s.STRING,
+            facebookOgTags=s.STRING,
+            formPrefill=s.BOOLEAN,
+            mobileEnabled=s.BOOLEAN,
+            URL=s.STRING,
+            computedUrl=s.STRING,
         )
+        # A landing page answers `URL` (its address), never the `url` other assets have:
+        # both in one schema would be one column twice for SQL loaders that fold names
+        # to lower case (target-duckdb, target-postgres).
+        del properties["url"]
+        return s.object_schema(properties)
 
 
 class SnippetsStream(AssetStream):
