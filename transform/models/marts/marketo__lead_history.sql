@@ -105,8 +105,12 @@ with leads as (
              cast(rebuilt_leads.created_timestamp as date)) as date_day,
     changes.new_value,
     changes.old_value,
+    -- Ranked within the day the change counts on (above), so that two changes from
+    -- before the creation day cannot both be that day's last.
     row_number() over (
-      partition by changes.lead_id, cast(changes.activity_timestamp as date)
+      partition by changes.lead_id,
+                   greatest(cast(changes.activity_timestamp as date),
+                            cast(rebuilt_leads.created_timestamp as date))
       order by changes.activity_timestamp desc, changes.activity_id desc) as rank_in_day,
     row_number() over (
       partition by changes.lead_id
