@@ -286,6 +286,35 @@ SPEC_ERRATA: tuple[Erratum, ...] = (
         ),
     ),
     Erratum(
+        name="design-asset-folder-reference-null-preheader-root-parent",
+        reason=(
+            "Emails, forms, landing pages and snippets answer folder as {type, value, "
+            "folderName} with no id, like programs (docs/MARKETO.md section 4), and an email "
+            "without a preheader answers preHeader null (Adobe's Emails page, Get Email by "
+            "Id example: \"preHeader\": null); the spec reuses the id-keyed Folder and "
+            "types preHeader as a required string."
+        ),
+        patch=chain(
+            retype(
+                r"EmailResponse|LpFormResponse|LandingPageResponse|SnippetResponse",
+                "folder",
+                _FOLDER_REFERENCE,
+            ),
+            retype(r"EmailResponse", "preHeader", {"type": ["string", "null"]}),
+            # A root folder has no parent: Adobe's Folders page (Browse Folders example,
+            # "Marketing Activities": "parent": null); the spec requires a Folder object.
+            retype(
+                r"FolderResponse",
+                "parent",
+                {
+                    "type": ["object", "null"],
+                    "required": ["id", "type"],
+                    "properties": {"id": {"type": "integer"}, "type": {"type": "string"}},
+                },
+            ),
+        ),
+    ),
+    Erratum(
         name="campaign-request-result-is-id-only",
         reason=(
             "Request and Schedule Campaign reuse ResponseOfCampaign (name, type, createdAt, "

@@ -489,6 +489,33 @@ def case_custom_objects(probe: Probe, sandbox: SandboxControl) -> None:
 
 
 @case(
+    "getEmailUsingGET",
+    "browseForms2UsingGET",
+    "browseLandingPagesUsingGET",
+    "getSnippetUsingGET",
+    "getFolderUsingGET",
+)
+def case_design_asset_browses(probe: Probe, sandbox: SandboxControl) -> None:
+    for path in ("emails", "forms", "landingPages", "snippets"):
+        page = probe.call("GET", f"/rest/asset/v1/{path}.json", params={"maxReturn": 200})
+        assert page["result"], path
+        probe.call("GET", f"/rest/asset/v1/{path}.json", params={"status": "draft"})
+        # Past the last asset: Marketo's "No assets found" warning, no result.
+        empty = probe.call("GET", f"/rest/asset/v1/{path}.json", params={"offset": 5000})
+        assert "result" not in empty, path
+    probe.call(
+        "GET",
+        "/rest/asset/v1/emails.json",
+        params={
+            "earliestUpdatedAt": "2020-01-01T00:00:00Z",
+            "latestUpdatedAt": "2030-01-01T00:00:00Z",
+        },
+    )
+    folders = probe.call("GET", "/rest/asset/v1/folders.json", params={"maxDepth": 50})
+    assert folders["result"]
+
+
+@case(
     "browseProgramsUsingGET",
     "getProgramByIdUsingGET",
     "getProgramByNameUsingGET",
