@@ -10,7 +10,8 @@ REPO = Path(__file__).resolve().parents[2]
 MARKETO_DOC = REPO / "docs" / "MARKETO.md"
 # Cited as "section 4" or "sections 5 and 6", sometimes wrapped onto the next comment line.
 CITATION = re.compile(r"docs/MARKETO\.md\W+sections?\s+(\d+(?:\s*(?:,|and)\s*\d+)*)")
-OUTSIDE_REFERENCES = ("MARKETO_API.md", "/work/shared")
+# Spelled in pieces so that this file does not itself name what it looks for.
+OUTSIDE_REFERENCES = ("MARKETO" + "_API.md", "/work/" + "shared", "../" + "shared")
 TEXT_SUFFIXES = {".py", ".md", ".yml", ".yaml", ".toml", ".txt", ".cfg", ".ini", ""}
 
 
