@@ -19,38 +19,29 @@ def _days(ctx: Ctx, count: int) -> list[str]:
     return [(today - timedelta(days=n)).isoformat() for n in range(count)]
 
 
-def _usage(ctx: Ctx, days: list[str]) -> list[dict[str, Any]]:
-    usage = ctx.app.limits.usage()
+def _per_day(
+    counts: dict[str, dict[Any, int]], days: list[str], list_key: str, item_key: str
+) -> list[dict[str, Any]]:
+    """Marketo's stats shape: per day, the total and one {item_key, count} per item."""
     result = []
     for day in days:
-        users = usage.get(day, {})
+        items = counts.get(day, {})
         result.append(
             {
                 "date": day,
-                "total": sum(users.values()),
-                "users": [
-                    {"userId": user, "count": count} for user, count in sorted(users.items())
-                ],
+                "total": sum(items.values()),
+                list_key: [{item_key: item, "count": n} for item, n in sorted(items.items())],
             }
         )
     return result
+
+
+def _usage(ctx: Ctx, days: list[str]) -> list[dict[str, Any]]:
+    return _per_day(ctx.app.limits.usage(), days, "users", "userId")
 
 
 def _errors(ctx: Ctx, days: list[str]) -> list[dict[str, Any]]:
-    errors = ctx.app.limits.errors()
-    result = []
-    for day in days:
-        codes = errors.get(day, {})
-        result.append(
-            {
-                "date": day,
-                "total": sum(codes.values()),
-                "errors": [
-                    {"errorCode": code, "count": count} for code, count in sorted(codes.items())
-                ],
-            }
-        )
-    return result
+    return _per_day(ctx.app.limits.errors(), days, "errors", "errorCode")
 
 
 @router.route("/rest/v1/stats/usage.json", ("GET",))
