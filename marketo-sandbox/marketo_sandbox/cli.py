@@ -11,6 +11,7 @@ import sys
 from typing import Any
 
 from marketo_sandbox.config import SandboxConfig
+from marketo_sandbox.profiles import PROFILES, UnknownProfileError
 from marketo_sandbox.seed import SEEDS, spec_for
 from marketo_sandbox.server import SandboxServer
 
@@ -55,6 +56,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--csv-quirks", action="store_true", help="bulk files with NULs, bare CRs, multi-line cells"
     )
+    serve.add_argument(
+        "--profile",
+        help="instance profiles, comma-separated: " + ", ".join(sorted(PROFILES)),
+    )
     serve.add_argument("--log-level", default="WARNING")
     return parser
 
@@ -83,11 +88,18 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
     if args.csv_quirks:
         mapping["csv_quirks"] = True
     config.update({k: v for k, v in mapping.items() if v is not None})
+    if args.profile:
+        config.set_profiles(args.profile)
     return config
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        config = config_from_args(args)
+    except UnknownProfileError as exc:
+        parser.error(f"--profile: {exc}")
     logging.basicConfig(
         level=args.log_level.upper(), stream=sys.stderr, format="%(asctime)s %(name)s %(message)s"
     )
@@ -95,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         args.seed, leads=args.leads, activities=args.activities, random_seed=args.random_seed
     )
     server = SandboxServer(
-        config_from_args(args), seed=spec, host=args.host, port=args.port, data_dir=args.data_dir
+        config, seed=spec, host=args.host, port=args.port, data_dir=args.data_dir
     )
 
     def stop(signum: int, frame: object) -> None:

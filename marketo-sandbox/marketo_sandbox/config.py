@@ -11,6 +11,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from marketo_sandbox import profiles as instance_profiles
+
 
 @dataclass
 class SandboxConfig:
@@ -73,13 +75,42 @@ class SandboxConfig:
     # Shift the sandbox clock (e.g. +86400 to see the daily quota reset or files expire).
     clock_offset_seconds: float = 0.0
 
+    # Active instance profiles (marketo_sandbox.profiles): the documented ways a real
+    # subscription differs from a default one. Set them through ``update``, which also
+    # applies the switches each profile implies.
+    profiles: tuple[str, ...] = ()
+
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def has_profile(self, name: str) -> bool:
+        return name in self.profiles
+
+    def set_profiles(self, names: str | list[str] | tuple[str, ...] | None) -> None:
+        """Turn on exactly ``names``; raises UnknownProfileError naming any unknown one.
+
+        A switch a profile implies goes back to its default when the profile is turned
+        off, so that ``{"profiles": []}`` returns to a default instance.
+        """
+        chosen = instance_profiles.parse(names)
+        defaults = {f.name: f.default for f in dataclasses.fields(self)}
+        for profile in instance_profiles.PROFILES.values():
+            for key, value in profile.settings.items():
+                setattr(self, key, value if profile.name in chosen else defaults[key])
+        self.profiles = chosen
+
     def update(self, changes: dict[str, Any]) -> list[str]:
-        """Apply run-time changes; return the names of unknown keys (left untouched)."""
+        """Apply run-time changes; return the names of unknown keys (left untouched).
+
+        ``profiles`` is applied first, so an explicit switch in the same change wins over
+        what a profile implies.
+        """
         known = {f.name: f for f in dataclasses.fields(self)}
         unknown = []
+        if "profiles" in changes:
+            self.set_profiles(changes["profiles"])
         for key, value in changes.items():
+            if key == "profiles":
+                continue
             if key not in known or key in {"client_id", "client_secret"}:
                 unknown.append(key)
                 continue
@@ -97,4 +128,5 @@ class SandboxConfig:
     def public(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data.pop("client_secret")
+        data["profiles"] = list(self.profiles)
         return data

@@ -61,6 +61,10 @@ class SandboxControl:
     def config(self) -> dict[str, Any]:
         return self._call("GET", "config")
 
+    def use_profiles(self, *names: str) -> dict[str, Any]:
+        """Turn on exactly these instance profiles (marketo_sandbox.profiles)."""
+        return self.configure(profiles=list(names))
+
     def reset(self) -> None:
         self._call("POST", "reset")
 

@@ -4,7 +4,7 @@
 - ``POST /_sandbox/calls/reset``: zero the call counters and limit windows only
 - ``GET  /_sandbox/objects``: the object kinds; ``GET /_sandbox/objects/<kind>`` the ground truth
 - ``GET/POST/DELETE /_sandbox/faults``: list, add (one object or a list), clear injected faults
-- ``GET/POST /_sandbox/config``: read or change limits at run time
+- ``GET/POST /_sandbox/config``: read or change limits and instance profiles at run time
 - ``GET  /_sandbox/export-jobs``: every export job's queue and processing instants, the
   most jobs queued at once, 1029 queue-full refusals, the two-slot floor
 - ``POST /_sandbox/reset``: back to the seeded data, counters, tokens and faults
@@ -23,6 +23,7 @@ from marketo_sandbox.app import Ctx, router
 from marketo_sandbox.bulk import exports
 from marketo_sandbox.control.faults import FaultError
 from marketo_sandbox.envelope import HttpError
+from marketo_sandbox.profiles import UnknownProfileError
 from marketo_sandbox.truth import GROUND_TRUTH, provider
 
 
@@ -100,7 +101,10 @@ def set_config(ctx: Ctx) -> dict[str, Any]:
     body = ctx.json()
     if not isinstance(body, dict):
         raise HttpError(400, {"error": "config changes are a JSON object"})
-    unknown = ctx.config.update(body)
+    try:
+        unknown = ctx.config.update(body)
+    except UnknownProfileError as exc:
+        raise HttpError(400, {"error": str(exc)}) from exc
     if unknown:
         raise HttpError(
             400, {"error": f"unknown or read-only settings: {', '.join(sorted(unknown))}"}
