@@ -20,8 +20,9 @@ EXIT_RESUMABLE = 75
 
 _API_CALLS = re.compile(r"Marketo API calls this run: (\d+)")
 # Marketo's "daily quota reached" code in a plugin's one-line fatal error. The tap exits 75
-# for a 607 met while syncing, but a 607 met before (during discovery, which checks usage)
-# ends it with status 1; nothing was synced then, so it waits for the reset the same way.
+# with a "Stopping the sync:" line for a 607 met while syncing or discovering; older tap
+# versions ended a 607 met during discovery with status 1, and Meltano reports any failed
+# discovery as its own error, so such a line still means: wait for the reset.
 _DAILY_QUOTA_CODE = re.compile(r"\[607\]")
 
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Sequence
+from datetime import UTC
 from typing import IO, Any
 
 import click
 from marketo_core import MarketoClient
 from marketo_core.connection import client_from_config
-from marketo_core.errors import MarketoError, Redactor
+from marketo_core.errors import MarketoError, QuotaExhausted, Redactor
 from singer_sdk import Stream
 from singer_sdk.exceptions import FatalAPIError
 from singer_sdk.plugin_base import SingerCommand
@@ -197,9 +198,28 @@ class _FatalErrorCommand(SingerCommand):
     def main(self, *args: Any, **kwargs: Any) -> Any:
         try:
             return super().main(*args, **kwargs)
+        except QuotaExhausted as exc:
+            # A daily limit met before any stream started (the usage check at start-up,
+            # or discovery's describe calls): nothing was synced and the state given is
+            # unchanged, so this is the same resumable stop as one met mid-sync.
+            report_quota_stop(self.logger, exc)
+            sys.exit(EXIT_RESUMABLE)
         except FATAL_ERRORS as exc:
             report_fatal(self.logger, exc)
             sys.exit(EXIT_FATAL)
+
+
+def report_quota_stop(logger: logging.Logger, exc: QuotaExhausted) -> None:
+    reset = exc.resets_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    text = " ".join(TapMarketoCRM._redactor.redact(str(exc)).split())
+    logger.warning(
+        "Stopping the sync: %s before any stream started (discovery or the start-up "
+        "checks). Nothing was synced and the state is unchanged; run again after %s "
+        "(00:00 US Central). Exit status %d.",
+        text,
+        reset,
+        EXIT_RESUMABLE,
+    )
 
 
 def report_fatal(logger: logging.Logger, exc: BaseException) -> None:

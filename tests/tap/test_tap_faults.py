@@ -164,6 +164,25 @@ def test_cli_exit_status_75_and_one_log_line_on_a_quota_stop_without_secrets(
     assert config["client_secret"] not in "".join(str(m) for m in run.messages)
 
 
+def test_a_607_during_discovery_is_the_same_resumable_stop(
+    fast_sandbox: SandboxControl,
+    config: dict[str, Any],
+    tmp_path: Path,
+) -> None:
+    # Meltano discovers before it syncs: a 607 on a describe call used to end as a fatal
+    # error (exit 1), so a scheduler retried at once instead of after the reset.
+    fast_sandbox.fault(path=r"/rest/v1/leads/describe.json", code="607", count=50)
+    run = run_tap_cli(tmp_path, config, None, extra=("--discover",))
+    assert run.returncode == 75, run.stderr[-3000:]
+    lines = [line for line in run.stderr.splitlines() if "Stopping the sync" in line]
+    assert len(lines) == 1, run.stderr[-3000:]
+    assert "607" in lines[0]
+    assert "00:00 US Central" in lines[0]
+    assert "before any stream started" in lines[0]
+    assert "Run failed" not in run.stderr
+    assert config["client_secret"] not in run.stderr
+
+
 def _last_line(stderr: str) -> str:
     return [line for line in stderr.splitlines() if line.strip()][-1]
 
