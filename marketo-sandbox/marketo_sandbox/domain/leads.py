@@ -38,6 +38,7 @@ from marketo_sandbox.model.shared import (
     KIND_COMPANIES,
     KIND_OPPORTUNITY_ROLES,
 )
+from marketo_sandbox.profiles import PARTITIONS
 from marketo_sandbox.store import INSERT_LEAD, Store, dedupe_key, dumps, json_path, lead_row
 from marketo_sandbox.timestamps import format_ts
 
@@ -93,6 +94,62 @@ def _partition(name: str) -> dict[str, Any] | None:
         if partition["name"].lower() == name.lower():
             return partition
     return None
+
+
+# The partitions the API user's role reaches under the `partitions` profile: its
+# workspaces hold Default and EMEA, while APAC belongs to another team's workspace. REST
+# lead reads, and writes into or onto a lead of a partition outside these, behave as if
+# those leads were not there (reads) or are refused with 1008 (writes); bulk exports
+# ignore the role and serve every lead (docs/MARKETO.md section 9).
+API_ROLE_PARTITIONS = ("Default", "EMEA")
+
+_PARTITION_EXPR = f"COALESCE(json_extract(data, '$.leadPartitionId'), {DEFAULT_PARTITION_ID})"
+
+
+def hidden_partition_ids(config: SandboxConfig) -> tuple[int, ...]:
+    """Ids of the lead partitions the API user cannot see (none on a default instance)."""
+    if not config.has_profile(PARTITIONS):
+        return ()
+    return tuple(p["id"] for p in LEAD_PARTITIONS if p["name"] not in API_ROLE_PARTITIONS)
+
+
+def visible_leads_clause(config: SandboxConfig) -> tuple[str, list[Any]]:
+    """A condition on the ``leads`` table keeping the leads a REST read may return."""
+    hidden = hidden_partition_ids(config)
+    if not hidden:
+        return "1", []
+    return f"{_PARTITION_EXPR} NOT IN ({','.join('?' * len(hidden))})", list(hidden)
+
+
+def visible_lead_rows_clause(
+    config: SandboxConfig, column: str = "leadId"
+) -> tuple[str, list[Any]]:
+    """A condition keeping rows about a lead (activities, memberships) that a REST read
+    may return: rows of a living lead in a hidden partition are left out. A lead no
+    longer in the database (deleted) has no partition left to check, so its rows stay."""
+    hidden = hidden_partition_ids(config)
+    if not hidden:
+        return "1", []
+    marks = ",".join("?" * len(hidden))
+    return (
+        f"{column} NOT IN (SELECT id FROM leads WHERE {_PARTITION_EXPR} IN ({marks}))",  # noqa: S608
+        list(hidden),
+    )
+
+
+def lead_visible(config: SandboxConfig, data: dict[str, Any]) -> bool:
+    return _partition_id(data) not in hidden_partition_ids(config)
+
+
+def _partition_id(data: dict[str, Any]) -> int:
+    return int(data.get("leadPartitionId") or DEFAULT_PARTITION_ID)
+
+
+def _partition_name(partition_id: int) -> str:
+    for partition in LEAD_PARTITIONS:
+        if partition["id"] == partition_id:
+            return str(partition["name"])
+    return str(partition_id)
 
 
 def check_lookup_field(lookup_field: str | None, action: str) -> str:
@@ -181,9 +238,10 @@ def sync_leads(  # noqa: PLR0917 - the positional signature the bulk import reli
     """
     lookup = check_lookup_field(lookup_field, action)
     partition: dict[str, Any] | None = None
+    hidden = hidden_partition_ids(config)
     if partition_name is not None:
         partition = _partition(partition_name)
-        if partition is None:
+        if partition is None or partition["id"] in hidden:
             denied = skipped("1008", f"Access denied to partition '{partition_name}'")
             return [dict(denied) for _ in rows]
     results: list[dict[str, Any]] = []
@@ -200,7 +258,13 @@ def sync_leads(  # noqa: PLR0917 - the positional signature the bulk import reli
         for row in rows:
             results.append(
                 _sync_one(
-                    writer, row, action, lookup, partition=partition, defaults=create_defaults
+                    writer,
+                    row,
+                    action,
+                    lookup,
+                    partition=partition,
+                    defaults=create_defaults,
+                    hidden=hidden,
                 )
             )
     return results
@@ -214,6 +278,7 @@ def _sync_one(
     *,
     partition: dict[str, Any] | None,
     defaults: dict[str, Any] | None,
+    hidden: tuple[int, ...] = (),
 ) -> dict[str, Any]:
     if not isinstance(row, dict):
         return skipped("1003", "Invalid data")
@@ -261,6 +326,10 @@ def _sync_one(
         return skipped("1007", "Multiple leads match the lookup criteria")
 
     existing = json.loads(matches[0]["data"]) if matches else None
+    if existing is not None and _partition_id(existing) in hidden:
+        # Adobe: 1008 when the user has no workspace holding the record's partition.
+        name = _partition_name(_partition_id(existing))
+        return skipped("1008", f"Access denied to partition '{name}'")
     if (
         existing is not None
         and partition is not None

@@ -220,6 +220,7 @@ SYSTEM_FIELDS: frozenset[str] = frozenset(
 LEAD_PARTITIONS: tuple[dict[str, Any], ...] = (
     {"id": 1, "name": "Default", "description": "Initial system lead partition"},
     {"id": 2, "name": "EMEA", "description": "Leads owned by the EMEA marketing team"},
+    {"id": 3, "name": "APAC", "description": "Leads owned by the APAC marketing team"},
 )
 DEFAULT_PARTITION_ID = 1
 

@@ -137,7 +137,12 @@ def _seed_lead(
         data["anonymousIP"] = f"203.0.113.{rng.randrange(1, 255)}"
         data["inferredCity"] = city
         data["inferredCountry"] = country
-    data["leadPartitionId"] = 2 if rng.random() < 0.05 else DEFAULT_PARTITION_ID
+    # ~5% EMEA and ~5% APAC (one draw, so the rest of the seed is unchanged): an API role
+    # limited to some partitions (profile `partitions`) then has leads it cannot see.
+    partition_draw = rng.random()
+    data["leadPartitionId"] = (
+        2 if partition_draw < 0.05 else 3 if partition_draw < 0.10 else DEFAULT_PARTITION_ID
+    )
     if company is not None:
         data["externalCompanyId"] = company["externalCompanyId"]
         for name, value in company_values(company).items():
