@@ -70,6 +70,11 @@ COMPANY_UPDATE_NOT_ALLOWED = "1021"
 LINKED_LEAD_ROUNDS = 2
 # Record-level "object in use (retry later)".
 RETRY_LATER = "1022"
+# "CRM Enabled": a native Salesforce / Dynamics sync owns companies, opportunities, roles
+# and sales persons, and Marketo refuses every write of them (docs/MARKETO.md section 9).
+# Nothing can change that during a run, so once Marketo has said it for an object the
+# rest of that object's records are rejected with the same reason without being sent.
+CRM_ENABLED = "1018"
 # Marketo says "retry later"; once is enough to tell a passing lock from a parent that
 # still has children (which no wait will fix).
 RETRY_LATER_DELAYS = (2.0,)
@@ -158,6 +163,10 @@ class Writer:
         self._dry_known: set[Any] = set()  # dry run: lead keys a real run would know
         # ids of items rejected so far: a membership whose status failed gets no field update
         self._failed: set[int] = set()
+        # Objects Marketo answered 1018 for (CRM-owned): object name -> Marketo's message.
+        self._crm_owned: dict[str, str] = {}
+        # (stream, object) pairs already told about in the log: once each.
+        self._crm_owned_told: set[tuple[str, str]] = set()
 
     def close(self) -> None:
         self.executor.shutdown(wait=True)
@@ -720,13 +729,25 @@ class Writer:
             raise first_error
 
     def _send(self, call: Call) -> None:
+        with self._lock:
+            owned_message = self._crm_owned.get(call.kind.name)
+        if owned_message is not None:
+            for item in call.items:
+                self._reject_crm_owned(item, owned_message)
+            return
         self._count_call(call.label, len(call.items))
-        raise_on = RECORD_CODES | (GROUP_CODES if call.grouped else frozenset())
+        raise_on = RECORD_CODES | {CRM_ENABLED} | (GROUP_CODES if call.grouped else frozenset())
         try:
             body = self.client.request(
                 call.method, call.path, json=call.body, raise_on=raise_on,
             )
         except MarketoAPIError as exc:
+            if exc.code == CRM_ENABLED:
+                # Documented per record; should an instance say it for the whole call, it
+                # means the same for every record in it.
+                for item in call.items:
+                    self._reject_crm_owned(item, exc.message)
+                return
             if exc.code in RECORD_CODES or (call.grouped and exc.code in GROUP_CODES):
                 self._split_or_reject(call, str(exc.code), exc.message)
                 return
@@ -803,8 +824,31 @@ class Writer:
             elif code == RETRY_LATER and call.rebuild is not None:
                 with self._lock:
                     self._retry_later.append((call, item))
+            elif code == CRM_ENABLED:
+                self._reject_crm_owned(item, message)
             else:
                 self._reject(item, code, message)
+
+    def _reject_crm_owned(self, item: Item, message: str) -> None:
+        """Reject a record of an object the CRM owns; the first one of each stream and
+        object also says so in one log line, naming the stream and Marketo's reason."""
+        with self._lock:
+            self._crm_owned.setdefault(item.kind, message)
+            first = (item.stream, item.kind) not in self._crm_owned_told
+            self._crm_owned_told.add((item.stream, item.kind))
+        if first:
+            self.log.warning(
+                "Stream %s: Marketo refuses writes of %s on this instance ([%s] %s: a "
+                "native Salesforce / Dynamics sync owns them). Every %s record of this run is "
+                "rejected with this reason (reject_file); write them in the CRM instead.",
+                item.stream, item.kind, CRM_ENABLED, message, item.kind,
+            )
+        self._reject(item, CRM_ENABLED, message)
+
+    def crm_owned_objects(self) -> dict[str, str]:
+        """Objects Marketo refused as CRM-owned in this run, with its message."""
+        with self._lock:
+            return dict(self._crm_owned)
 
     def _learn(self, call: Call, item: Item, result: dict[str, Any]) -> None:
         if call.kind.family is not Family.LEADS:
