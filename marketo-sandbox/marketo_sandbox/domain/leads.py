@@ -36,6 +36,7 @@ from marketo_sandbox.model.leads import (
 from marketo_sandbox.model.shared import (
     COMPANY_FIELDS,
     KIND_COMPANIES,
+    KIND_LEAD_PARTITIONS,
     KIND_OPPORTUNITY_ROLES,
 )
 from marketo_sandbox.profiles import PARTITIONS
@@ -89,8 +90,23 @@ def check_searchable(name: str, what: str) -> str:
     return canonical
 
 
-def _partition(name: str) -> dict[str, Any] | None:
+def lead_partitions(store: Store) -> list[dict[str, Any]]:
+    """The subscription's lead partitions: Default, then those it defines."""
+    default = next(p for p in LEAD_PARTITIONS if p["id"] == DEFAULT_PARTITION_ID)
+    defined = sorted(store.objects(KIND_LEAD_PARTITIONS), key=lambda p: int(p["id"]))
+    return [dict(default), *defined]
+
+
+def define_partitions(store: Store) -> None:
+    """Define every partition the sandbox knows (a subscription with Workspaces and
+    Partitions, as the seeds with leads are)."""
     for partition in LEAD_PARTITIONS:
+        if partition["id"] != DEFAULT_PARTITION_ID:
+            store.object_put(KIND_LEAD_PARTITIONS, partition["id"], dict(partition))
+
+
+def _partition(store: Store, name: str) -> dict[str, Any] | None:
+    for partition in lead_partitions(store):
         if partition["name"].lower() == name.lower():
             return partition
     return None
@@ -240,7 +256,7 @@ def sync_leads(  # noqa: PLR0917 - the positional signature the bulk import reli
     partition: dict[str, Any] | None = None
     hidden = hidden_partition_ids(config)
     if partition_name is not None:
-        partition = _partition(partition_name)
+        partition = _partition(store, partition_name)
         if partition is None or partition["id"] in hidden:
             denied = skipped("1008", f"Access denied to partition '{partition_name}'")
             return [dict(denied) for _ in rows]

@@ -16,6 +16,7 @@ from marketo_sandbox.domain.leads import (
     delete_leads,
     encode_token,
     filter_clause,
+    lead_partitions,
     merge_leads,
     push_leads,
     sync_leads,
@@ -25,7 +26,6 @@ from marketo_sandbox.envelope import ApiError, ok, request_id
 from marketo_sandbox.model.leads import (
     FIELD_SPECS,
     LEAD_FIELDS,
-    LEAD_PARTITIONS,
     describe2,
     project_lead,
     resolve_read_fields,
@@ -68,9 +68,9 @@ def describe_2(ctx: Ctx) -> dict[str, Any]:
     return ok([describe2()])
 
 
-@router.route("/rest/v1/leads/partitions.json", ("GET",), fidelity_only=True)
+@router.route("/rest/v1/leads/partitions.json", ("GET",))
 def partitions(ctx: Ctx) -> dict[str, Any]:
-    return ok([dict(p) for p in LEAD_PARTITIONS])
+    return ok(lead_partitions(ctx.store))
 
 
 @router.route("/rest/v1/leads.json", ("GET",))

@@ -11,7 +11,12 @@ from random import Random
 from typing import Any
 
 from marketo_sandbox.config import SandboxConfig
-from marketo_sandbox.domain.leads import delete_many, merge_many, new_lead_defaults
+from marketo_sandbox.domain.leads import (
+    define_partitions,
+    delete_many,
+    merge_many,
+    new_lead_defaults,
+)
 from marketo_sandbox.model.leads import (
     DEFAULT_PARTITION_ID,
     company_values,
@@ -211,6 +216,9 @@ def seed_leads(store: Store, spec: SeedSpec, rng: Random, now: float) -> None:
     companies = [c for c in store.objects(KIND_COMPANIES) if c.get("externalCompanyId")]
     salespersons = [s for s in store.objects(KIND_SALESPERSONS) if s.get("externalSalesPersonId")]
     count = spec.leads
+    if count:
+        # Leads are spread over three partitions (see _seed_lead).
+        define_partitions(store)
     start = now - spec.months * 30.44 * 86400
     # Lead ids grow with creation time in Marketo; newer months see more leads.
     created = sorted(start + (now - 300 - start) * (rng.random() ** 0.8) for _ in range(count))
