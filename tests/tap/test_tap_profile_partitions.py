@@ -14,7 +14,7 @@ from marketo_core import MarketoClient
 from marketo_sandbox import SandboxServer
 from marketo_sandbox.model.leads import LEAD_PARTITIONS
 from marketo_sandbox.profiles import PARTITIONS
-from marketo_sandbox.testing import Fixtures, SandboxControl
+from marketo_sandbox.testing import Fixtures, SandboxApi, SandboxControl
 from tap_helpers import (
     diff_records,
     ground_truth_problems,
@@ -56,22 +56,14 @@ def _visible_problems(
     return problems
 
 
-@pytest.fixture
-def writer(config: dict[str, Any]) -> Any:
-    with MarketoClient(
-        config["endpoint"], config["client_id"], config["client_secret"],
-        rate_limit_calls=100_000,
-    ) as client:  # fmt: skip
-        yield client
-
-
 def test_full_and_incremental_sync_cover_each_streams_documented_population(
     fast_sandbox: SandboxControl,
     sandbox_server: SandboxServer,
     config: dict[str, Any],
     catalog: dict[str, Any],
-    writer: MarketoClient,
+    sandbox_info: dict[str, str],
 ) -> None:
+    writer = SandboxApi(sandbox_info)
     hidden = _hidden(fast_sandbox)
     assert hidden, "the seed has APAC leads"
     lists = sorted(m["listId"] for m in fast_sandbox.objects("list_members"))
@@ -98,10 +90,10 @@ def test_full_and_incremental_sync_cover_each_streams_documented_population(
     # The hidden lead is changed by someone whose role sees APAC (the profile off).
     fast_sandbox.use_profiles()
     _retitle(writer, hidden_lead, "Changed out of sight")
-    writer.post(f"/rest/v1/lists/{lists[-1]}/leads.json", json={"input": [{"id": hidden_lead}]})
+    writer.post(f"/rest/v1/lists/{lists[-1]}/leads.json", {"input": [{"id": hidden_lead}]})
     fast_sandbox.use_profiles(PARTITIONS)
     _retitle(writer, seen_lead, "Changed in sight")
-    writer.post(f"/rest/v1/lists/{lists[-1]}/leads.json", json={"input": [{"id": seen_lead}]})
+    writer.post(f"/rest/v1/lists/{lists[-1]}/leads.json", {"input": [{"id": seen_lead}]})
     incremental = run_tap(config, catalog, full.state)
     assert not incremental.incomplete
     merged = merge_records(full, incremental)
@@ -116,12 +108,11 @@ def test_full_and_incremental_sync_cover_each_streams_documented_population(
     assert (lists[-1], hidden_lead) not in memberships
 
 
-def _retitle(writer: MarketoClient, lead_id: int, title: str) -> None:
+def _retitle(writer: SandboxApi, lead_id: int, title: str) -> None:
     body = writer.post(
         "/rest/v1/leads.json",
-        json={"action": "updateOnly", "lookupField": "id",
-              "input": [{"id": lead_id, "title": title}]},
-    )  # fmt: skip
+        {"action": "updateOnly", "lookupField": "id", "input": [{"id": lead_id, "title": title}]},
+    )
     assert body["result"][0]["status"] == "updated", body
 
 
