@@ -100,13 +100,18 @@ def test_leads_stay_writable_and_carry_crm_ids(api: SandboxApi, sandbox: Sandbox
     assert contacts, "the seed links leads to CRM contacts"
     assert crm_leads, "the seed links leads to CRM leads"
     assert all(lead["sfdcContactId"].startswith("003") for lead in contacts)
+    assert {lead.get("sfdcType") for lead in contacts} == {"Contact"}
+    assert {lead.get("sfdcType") for lead in crm_leads if not lead.get("sfdcContactId")} == {
+        "Lead"
+    }
     read = api.get(
         "/rest/v1/leads.json",
         filterType="id",
         filterValues=str(contacts[0]["id"]),
-        fields="sfdcContactId,sfdcAccountId,sfdcLeadId",
+        fields="sfdcContactId,sfdcAccountId,sfdcLeadId,sfdcType",
     )
     assert read["result"][0]["sfdcContactId"] == contacts[0]["sfdcContactId"]
+    assert read["result"][0]["sfdcType"] == "Contact"
 
 
 def test_custom_objects_stay_writable_under_the_profile(

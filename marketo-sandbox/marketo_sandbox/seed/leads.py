@@ -163,6 +163,11 @@ def _seed_lead(
             data["company"] = rng.choice(_COMPANY_POOL)
             data["industry"] = rng.choice(_INDUSTRIES)
             data["numberOfEmployees"] = rng.choice((10, 50, 200, 1000, 5000))
+    # What the CRM sync stamps on the person it syncs: a CRM contact or a CRM lead.
+    if data.get("sfdcContactId"):
+        data["sfdcType"] = "Contact"
+    elif data.get("sfdcLeadId"):
+        data["sfdcType"] = "Lead"
     if salesperson is not None:
         data["externalSalesPersonId"] = salesperson["externalSalesPersonId"]
     # Custom fields, one of every dataType, each filled on most leads.
