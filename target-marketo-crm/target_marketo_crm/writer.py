@@ -295,12 +295,21 @@ class Writer:
                              f"Multiple leads match the lookup criteria {lookup}="
                              f"{item.lead_key!r}; not guessing which one")
             elif found is None:
+                # REST reads leave out leads of partitions the API role cannot see: such a
+                # lead looks exactly like one that does not exist (docs/MARKETO.md section 9).
+                unseen = (f"Lead not found ({lookup}={item.lead_key!r}): no such lead, or it is "
+                          "in a lead partition the API user's role cannot see")
                 if step.op is Op.DELETE:
-                    # No such lead: whatever hung off it is gone too.
+                    # No such lead: whatever hung off it is gone too. Said in reject_file as
+                    # a warning, since a hidden lead would stay.
                     self._count("already gone", _item_label(item))
+                    self.rejects.add(
+                        stream=item.stream, object_name=item.kind, op=str(item.op),
+                        key=item.key_dict(), code=LEAD_NOT_FOUND,
+                        message=f"{unseen}; nothing deleted", record=item.record, warning=True,
+                    )
                 else:
-                    self._reject(item, LEAD_NOT_FOUND,
-                                 f"Lead not found ({lookup}={item.lead_key!r})")
+                    self._reject(item, LEAD_NOT_FOUND, unseen)
             else:
                 item.fields[target_field] = found
                 ready.append(item)

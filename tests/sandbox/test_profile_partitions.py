@@ -148,6 +148,8 @@ def test_writes_into_or_onto_a_hidden_partition_are_refused_with_1008(
             "/rest/v1/leads.json", {"input": [{"email": apac_lead["email"], "title": "X"}]}
         )
         assert statuses(by_email) == [("skipped", "1008")]
+    deleted = api.post("/rest/v1/leads/delete.json", {"input": [{"id": hidden[0]}]})
+    assert statuses(deleted) == [("skipped", "1008")]
     allowed = api.post(
         "/rest/v1/leads.json", {"partitionName": "EMEA", "input": [{"email": "new@emea.example"}]}
     )

@@ -108,3 +108,27 @@ def test_request_campaign_is_sent_in_calls_of_at_most_100_leads(
     lead_ids = {lead["crmContactId"]: lead["id"] for lead in fast_sandbox.objects("leads")
                 if lead.get("crmContactId") in set(ids)}
     assert sorted(i for r in sent for i in r["leadIds"]) == sorted(lead_ids.values())
+
+
+def test_deleting_a_lead_outside_the_roles_partitions_is_reported_not_dropped(
+    fast_sandbox: SandboxControl, target_config: Callable[..., dict[str, Any]]
+) -> None:
+    hidden = next(lead for lead in fast_sandbox.objects("leads")
+                  if lead.get("leadPartitionId") == APAC and lead.get("crmContactId"))
+    fast_sandbox.use_profiles(PARTITIONS)
+    config = target_config(fail_on_rejects=False)
+    delete = {"type": "RECORD", "stream": "leads",
+              "record": {"crmContactId": hidden["crmContactId"],
+                         "_sdc_deleted_at": "2026-01-01T00:00:00Z"}}
+    schema = {**LEAD_SCHEMA, "schema": {"type": "object", "properties": {
+        **LEAD_SCHEMA["schema"]["properties"], "_sdc_deleted_at": {"type": ["string", "null"]},
+    }}}
+    run_target(config, [schema, delete])
+    assert hidden["id"] in {lead["id"] for lead in fast_sandbox.objects("leads")}
+    # The role cannot find the lead at all: not a reject (a re-run's delete of a gone lead
+    # looks the same), but a warning line naming the key and both possible reasons.
+    assert read_rejects(config["reject_file"]) == []
+    (warning,) = read_rejects(config["reject_file"], severity="warning")
+    assert (warning["key"], warning["code"]) == ({"crmContactId": hidden["crmContactId"]}, "1004")
+    assert "partition" in warning["message"]
+    assert warning["record"]["crmContactId"] == hidden["crmContactId"]

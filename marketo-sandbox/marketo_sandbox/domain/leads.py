@@ -569,6 +569,7 @@ def delete_many(
             when=None,
         )
         roles = _roles_by_lead(db)
+        hidden = hidden_partition_ids(config)
         for raw, when in items:
             writer.at(when)
             try:
@@ -581,6 +582,10 @@ def delete_many(
                 results.append(skipped("1004", "Lead not found", id=lead_id))
                 continue
             data = json.loads(row["data"])
+            if _partition_id(data) in hidden:
+                name = _partition_name(_partition_id(data))
+                results.append(skipped("1008", f"Access denied to partition '{name}'", id=lead_id))
+                continue
             db.execute("DELETE FROM leads WHERE id=?", (lead_id,))
             _remove_lead_links(db, lead_id, roles)
             writer.log(
