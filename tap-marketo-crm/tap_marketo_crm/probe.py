@@ -43,6 +43,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from marketo_core.errors import MarketoAPIError
+from marketo_core.partitions import partitions_out_of_sight
 
 from tap_marketo_crm.windows import parse_ts, whole_second
 
@@ -80,22 +81,7 @@ def sees_every_partition(client: Any, logger: logging.Logger) -> bool:
     A partition outside the role looks, over REST, exactly like an empty one, so an empty
     partition also answers False: the probes are then off (honest, only dearer)."""
     try:
-        partitions = client.get("/rest/v1/leads/partitions.json").get("result") or []
-        if len(partitions) <= 1:
-            return True
-        unseen = []
-        for partition in partitions:
-            page = client.query(
-                "/rest/v1/leads.json",
-                {
-                    "filterType": "leadPartitionId",
-                    "filterValues": str(partition.get("id")),
-                    "fields": "id",
-                    "batchSize": 1,
-                },
-            )
-            if not page.get("result"):
-                unseen.append(str(partition.get("name") or partition.get("id")))
+        unseen = partitions_out_of_sight(client)
     except MarketoAPIError as exc:
         logger.info("Lead partitions not readable (%s): REST may not see every lead", exc)
         return False

@@ -23,6 +23,7 @@ from typing import Any
 
 from marketo_core.client import MarketoClient
 from marketo_core.errors import MarketoAPIError, MarketoHTTPError
+from marketo_core.partitions import partitions_out_of_sight
 
 from target_marketo_crm.bulk_import import BulkLeadImporter
 from target_marketo_crm.catalog import Catalog
@@ -167,6 +168,8 @@ class Writer:
         self._crm_owned: dict[str, str] = {}
         # (stream, object) pairs already told about in the log: once each.
         self._crm_owned_told: set[tuple[str, str]] = set()
+        # Lead partitions that show no lead over REST (None: not read yet).
+        self._unseen_partitions: list[str] | None = None
 
     def close(self) -> None:
         self.executor.shutdown(wait=True)
@@ -300,20 +303,39 @@ class Writer:
                 unseen = (f"Lead not found ({lookup}={item.lead_key!r}): no such lead, or it is "
                           "in a lead partition the API user's role cannot see")
                 if step.op is Op.DELETE:
-                    # No such lead: whatever hung off it is gone too. Said in reject_file as
-                    # a warning, since a hidden lead would stay.
+                    # No such lead: whatever hung off it is gone too. Where some partition
+                    # shows no lead over REST it may be a lead out of sight that stays:
+                    # then it is said in reject_file, as a warning.
                     self._count("already gone", _item_label(item))
-                    self.rejects.add(
-                        stream=item.stream, object_name=item.kind, op=str(item.op),
-                        key=item.key_dict(), code=LEAD_NOT_FOUND,
-                        message=f"{unseen}; nothing deleted", record=item.record, warning=True,
-                    )
+                    if self._partitions_out_of_sight():
+                        self.rejects.add(
+                            stream=item.stream, object_name=item.kind, op=str(item.op),
+                            key=item.key_dict(), code=LEAD_NOT_FOUND,
+                            message=f"{unseen}; nothing deleted", record=item.record,
+                            warning=True,
+                        )
                 else:
                     self._reject(item, LEAD_NOT_FOUND, unseen)
             else:
                 item.fields[target_field] = found
                 ready.append(item)
         return ready
+
+    def _partitions_out_of_sight(self) -> list[str]:
+        """Lead partitions showing no lead over REST (marketo_core.partitions), read once
+        per run and only when a lead key finds nothing; unknown (an error) counts as some."""
+        if self._unseen_partitions is None:
+            try:
+                self._unseen_partitions = partitions_out_of_sight(self.client)
+            except MarketoAPIError as exc:
+                self._unseen_partitions = [f"(not readable: {exc})"]
+            if self._unseen_partitions:
+                self.log.info(
+                    "Lead partition(s) %s show no lead over REST (empty, or outside the API "
+                    "role): a lead delete whose key finds no lead is reported as a warning",
+                    ", ".join(self._unseen_partitions),
+                )
+        return self._unseen_partitions
 
     @staticmethod
     def _lead_id_field(kind: ObjectKind) -> str:
