@@ -55,6 +55,7 @@ MESSAGES: dict[str, str] = {
     "1015": "Lead not in list",
     "1016": "Too many imports",
     "1017": "Object already exists",
+    "1018": "CRM Enabled",
     "1019": "Import in progress",
     "1021": "Company update not allowed",
     "1022": "Object in use",

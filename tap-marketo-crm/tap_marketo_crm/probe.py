@@ -6,9 +6,14 @@ stream can be older), never an estimate: a window before the bound cannot hold a
 record, a window after it is exported as before. When a probe cannot conclude within its
 call budget it returns None and the stream exports from ``start_date`` (honest, only
 dearer). A saved export job or a bookmark always wins: probes run only on a stream's
-first sync with nothing in state (docs/MARKETO.md sections 4, 5 and 9). The lead probe
-reads over REST, which Marketo limits to the partitions the API user's role sees (bulk
-exports see all): ``probe_data_start`` turns every probe off for such instances.
+first sync with nothing in state (docs/MARKETO.md sections 4, 5 and 9).
+
+The lead and activity probes read over REST, which Marketo limits to the lead partitions
+the API user's role sees, while the bulk exports they bound see every lead. A bound from
+what the role sees could start a first sync after a lead it cannot see, so they are
+trusted only when they cannot have missed one (:func:`sees_every_partition`): the lead
+probe when it found lead id 1 itself (nothing is older) or when every partition shows a
+lead; the activity probe only in the latter case. ``probe_data_start`` turns all off.
 
 - ``start_date`` itself is never before 2007-01-01: Marketo did not exist earlier
   (Adobe's bulk bootstrap guidance), so no record is older (:func:`floor_start_date`).
@@ -34,10 +39,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from marketo_core.errors import MarketoAPIError
+from marketo_core.partitions import partitions_out_of_sight
 
 from tap_marketo_crm.windows import parse_ts, whole_second
 
@@ -68,9 +74,38 @@ def day_start(value: dt.datetime) -> dt.datetime:
     return dt.datetime(value.year, value.month, value.day, tzinfo=UTC)
 
 
-def lead_floor(client: Any, logger: logging.Logger) -> dt.datetime | None:
+def sees_every_partition(client: Any, logger: logging.Logger) -> bool:
+    """Whether REST reads of leads and activities can be taken to see every lead: each
+    lead partition the subscription defines shows this API user at least one lead.
+
+    A partition outside the role looks, over REST, exactly like an empty one, so an empty
+    partition also answers False: the probes are then off (honest, only dearer)."""
+    try:
+        unseen = partitions_out_of_sight(client)
+    except MarketoAPIError as exc:
+        logger.info("Lead partitions not readable (%s): REST may not see every lead", exc)
+        return False
+    if unseen:
+        logger.info(
+            "Lead partition(s) %s show no lead over REST: empty, or outside the API role "
+            "(REST reads leave those leads out, bulk exports do not); probes over REST "
+            "cannot bound a first sync",
+            ", ".join(unseen),
+        )
+        return False
+    return True
+
+
+def lead_floor(
+    client: Any,
+    logger: logging.Logger,
+    *,
+    sees_everything: Callable[[], bool] | None = None,
+) -> dt.datetime | None:
     """No living lead was created or updated before this (None: not found within the
-    probe's budget, or no lead at all is known: export from start_date)."""
+    probe's budget, no lead at all is known, or REST may hide older leads: export from
+    start_date). ``sees_everything`` answers :func:`sees_every_partition` (memoized by
+    the caller); asked only when the oldest lead found is not lead 1."""
     for call in range(LEAD_PROBE_CALLS):
         first = call * MAX_KEYS + 1
         ids = ",".join(str(i) for i in range(first, first + MAX_KEYS))
@@ -88,6 +123,16 @@ def lead_floor(client: Any, logger: logging.Logger) -> dt.datetime | None:
             continue
         # Ids follow creation: the smallest living id is the oldest living lead.
         oldest = min(found, key=lambda r: int(r["id"]))
+        # Lead 1 is the first lead ever, whatever partition it is in; any other lead
+        # found may have older ones in a partition the role does not see.
+        seen_all = sees_everything or (lambda: sees_every_partition(client, logger))
+        if int(oldest["id"]) != 1 and not seen_all():
+            logger.info(
+                "Leads are exported from start_date: lead %s is the oldest REST shows, and "
+                "REST may not show every partition",
+                oldest["id"],
+            )
+            return None
         created = parse_ts(str(oldest["createdAt"]))
         floor = day_start(created - LEAD_CLOCK_SLACK)
         logger.info(
@@ -109,11 +154,18 @@ def activity_floors(
     since: dt.datetime,
     now: dt.datetime,
     logger: logging.Logger,
+    *,
+    sees_everything: Callable[[], bool] | None = None,
 ) -> dict[int, dt.datetime]:
     """Per activity type, where its data from ``since`` on begins: the group's earliest
     activity's day, or ``now`` when the group has none up to now. Types whose group the
-    budget did not settle are left out (they start at ``since``)."""
+    budget did not settle are left out (they start at ``since``), and so is every type
+    when REST may not see every lead (activities.json leaves out those of leads outside
+    the API role, the bulk export does not)."""
     floors: dict[int, dt.datetime] = {}
+    if not (sees_everything or (lambda: sees_every_partition(client, logger)))():
+        logger.info("Activities are exported from start_date: REST may not see every lead")
+        return floors
     try:
         token = client.get(
             "/rest/v1/activities/pagingtoken.json",

@@ -15,7 +15,12 @@ from typing import TYPE_CHECKING
 from marketo_core.errors import QuotaExhausted
 
 from tap_marketo_crm.activity_feed import ActivityFeed
-from tap_marketo_crm.probe import MARKETO_EPOCH, lead_floor, object_type_floors
+from tap_marketo_crm.probe import (
+    MARKETO_EPOCH,
+    lead_floor,
+    object_type_floors,
+    sees_every_partition,
+)
 from tap_marketo_crm.scheduling import ExportScheduler, UpcomingStream
 from tap_marketo_crm.settings import setting
 from tap_marketo_crm.windows import parse_ts, whole_second
@@ -71,6 +76,9 @@ class SyncRun:
     # Where leads begin (probe.lead_floor), probed at most once per run: the leads
     # stream, lead-linked custom objects and key-only lead exports share it.
     _lead_floor: tuple[dt.datetime | None] | None = field(default=None, init=False, repr=False)
+    # Whether REST reads see every lead partition (probe.sees_every_partition), read once:
+    # the lead and activity probes rely on it.
+    _every_partition: bool | None = field(default=None, init=False, repr=False)
     # When each custom object type was defined (probe.object_type_floors), read once.
     _type_floors: dict[str, dt.datetime] | None = field(default=None, init=False, repr=False)
     _scheduler: ExportScheduler | None = field(default=None, init=False, repr=False)
@@ -94,8 +102,18 @@ class SyncRun:
     def lead_floor(self) -> dt.datetime | None:
         """No living lead (nor lead-linked custom object record) is older than this."""
         if self._lead_floor is None:
-            self._lead_floor = (lead_floor(self.tap.client, self.tap.logger),)
+            self._lead_floor = (
+                lead_floor(
+                    self.tap.client, self.tap.logger, sees_everything=self.sees_every_partition
+                ),
+            )
         return self._lead_floor[0]
+
+    def sees_every_partition(self) -> bool:
+        """Whether REST reads of leads and activities see every lead (see ``probe``)."""
+        if self._every_partition is None:
+            self._every_partition = sees_every_partition(self.tap.client, self.tap.logger)
+        return self._every_partition
 
     def object_type_floor(self, api_name: str) -> dt.datetime | None:
         """No record of custom object type ``api_name`` is older than this."""

@@ -95,9 +95,9 @@ CONFIG_SCHEMA: dict[str, Any] = with_connection_settings(
             description="On a first sync, start each bulk stream where its data begins "
             "(exact lower bounds from a few REST calls: the lowest lead id's createdAt, "
             "custom object types' createdAt, the first activity from start_date) instead "
-            "of exporting every empty window from start_date. Turn off only if the API "
-            "user's role cannot see every lead partition over REST (bulk exports see them "
-            "all).",
+            "of exporting every empty window from start_date. The lead and activity bounds "
+            "are used only where REST shows a lead in every lead partition (or lead 1 "
+            "itself), since REST reads leave out partitions the API role cannot see.",
         ),
         th.Property(
             "priority_first",

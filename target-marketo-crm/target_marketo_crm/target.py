@@ -230,6 +230,10 @@ class TargetMarketoCRM(SeamTarget):
             "calls": calls,
             "outcomes": dict(tally.outcomes) if tally else {},
         }
+        crm_owned = self.writer.crm_owned_objects() if "writer" in self.__dict__ else {}
+        if crm_owned:
+            # Objects the instance's native CRM sync owns: every record of them was rejected.
+            summary["crm_owned"] = crm_owned
         if self.settings.dry_run:
             self.dry_run_report = {**summary, "records_per_call_label":
                                    dict(tally.records) if tally else {}}

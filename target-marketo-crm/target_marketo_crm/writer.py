@@ -23,6 +23,7 @@ from typing import Any
 
 from marketo_core.client import MarketoClient
 from marketo_core.errors import MarketoAPIError, MarketoHTTPError
+from marketo_core.partitions import partitions_out_of_sight
 
 from target_marketo_crm.bulk_import import BulkLeadImporter
 from target_marketo_crm.catalog import Catalog
@@ -70,6 +71,11 @@ COMPANY_UPDATE_NOT_ALLOWED = "1021"
 LINKED_LEAD_ROUNDS = 2
 # Record-level "object in use (retry later)".
 RETRY_LATER = "1022"
+# "CRM Enabled": a native Salesforce / Dynamics sync owns companies, opportunities, roles
+# and sales persons, and Marketo refuses every write of them (docs/MARKETO.md section 9).
+# Nothing can change that during a run, so once Marketo has said it for an object the
+# rest of that object's records are rejected with the same reason without being sent.
+CRM_ENABLED = "1018"
 # Marketo says "retry later"; once is enough to tell a passing lock from a parent that
 # still has children (which no wait will fix).
 RETRY_LATER_DELAYS = (2.0,)
@@ -158,6 +164,12 @@ class Writer:
         self._dry_known: set[Any] = set()  # dry run: lead keys a real run would know
         # ids of items rejected so far: a membership whose status failed gets no field update
         self._failed: set[int] = set()
+        # Objects Marketo answered 1018 for (CRM-owned): object name -> Marketo's message.
+        self._crm_owned: dict[str, str] = {}
+        # (stream, object) pairs already told about in the log: once each.
+        self._crm_owned_told: set[tuple[str, str]] = set()
+        # Lead partitions that show no lead over REST (None: not read yet).
+        self._unseen_partitions: list[str] | None = None
 
     def close(self) -> None:
         self.executor.shutdown(wait=True)
@@ -286,16 +298,44 @@ class Writer:
                              f"Multiple leads match the lookup criteria {lookup}="
                              f"{item.lead_key!r}; not guessing which one")
             elif found is None:
+                # REST reads leave out leads of partitions the API role cannot see: such a
+                # lead looks exactly like one that does not exist (docs/MARKETO.md section 9).
+                unseen = (f"Lead not found ({lookup}={item.lead_key!r}): no such lead, or it is "
+                          "in a lead partition the API user's role cannot see")
                 if step.op is Op.DELETE:
-                    # No such lead: whatever hung off it is gone too.
+                    # No such lead: whatever hung off it is gone too. Where some partition
+                    # shows no lead over REST it may be a lead out of sight that stays:
+                    # then it is said in reject_file, as a warning.
                     self._count("already gone", _item_label(item))
+                    if self._partitions_out_of_sight():
+                        self.rejects.add(
+                            stream=item.stream, object_name=item.kind, op=str(item.op),
+                            key=item.key_dict(), code=LEAD_NOT_FOUND,
+                            message=f"{unseen}; nothing deleted", record=item.record,
+                            warning=True,
+                        )
                 else:
-                    self._reject(item, LEAD_NOT_FOUND,
-                                 f"Lead not found ({lookup}={item.lead_key!r})")
+                    self._reject(item, LEAD_NOT_FOUND, unseen)
             else:
                 item.fields[target_field] = found
                 ready.append(item)
         return ready
+
+    def _partitions_out_of_sight(self) -> list[str]:
+        """Lead partitions showing no lead over REST (marketo_core.partitions), read once
+        per run and only when a lead key finds nothing; unknown (an error) counts as some."""
+        if self._unseen_partitions is None:
+            try:
+                self._unseen_partitions = partitions_out_of_sight(self.client)
+            except MarketoAPIError as exc:
+                self._unseen_partitions = [f"(not readable: {exc})"]
+            if self._unseen_partitions:
+                self.log.info(
+                    "Lead partition(s) %s show no lead over REST (empty, or outside the API "
+                    "role): a lead delete whose key finds no lead is reported as a warning",
+                    ", ".join(self._unseen_partitions),
+                )
+        return self._unseen_partitions
 
     @staticmethod
     def _lead_id_field(kind: ObjectKind) -> str:
@@ -720,13 +760,25 @@ class Writer:
             raise first_error
 
     def _send(self, call: Call) -> None:
+        with self._lock:
+            owned_message = self._crm_owned.get(call.kind.name)
+        if owned_message is not None:
+            for item in call.items:
+                self._reject_crm_owned(item, owned_message)
+            return
         self._count_call(call.label, len(call.items))
-        raise_on = RECORD_CODES | (GROUP_CODES if call.grouped else frozenset())
+        raise_on = RECORD_CODES | {CRM_ENABLED} | (GROUP_CODES if call.grouped else frozenset())
         try:
             body = self.client.request(
                 call.method, call.path, json=call.body, raise_on=raise_on,
             )
         except MarketoAPIError as exc:
+            if exc.code == CRM_ENABLED:
+                # Documented per record; should an instance say it for the whole call, it
+                # means the same for every record in it.
+                for item in call.items:
+                    self._reject_crm_owned(item, exc.message)
+                return
             if exc.code in RECORD_CODES or (call.grouped and exc.code in GROUP_CODES):
                 self._split_or_reject(call, str(exc.code), exc.message)
                 return
@@ -803,8 +855,31 @@ class Writer:
             elif code == RETRY_LATER and call.rebuild is not None:
                 with self._lock:
                     self._retry_later.append((call, item))
+            elif code == CRM_ENABLED:
+                self._reject_crm_owned(item, message)
             else:
                 self._reject(item, code, message)
+
+    def _reject_crm_owned(self, item: Item, message: str) -> None:
+        """Reject a record of an object the CRM owns; the first one of each stream and
+        object also says so in one log line, naming the stream and Marketo's reason."""
+        with self._lock:
+            self._crm_owned.setdefault(item.kind, message)
+            first = (item.stream, item.kind) not in self._crm_owned_told
+            self._crm_owned_told.add((item.stream, item.kind))
+        if first:
+            self.log.warning(
+                "Stream %s: Marketo refuses writes of %s on this instance ([%s] %s: a "
+                "native Salesforce / Dynamics sync owns them). Every %s record of this run is "
+                "rejected with this reason (reject_file); write them in the CRM instead.",
+                item.stream, item.kind, CRM_ENABLED, message, item.kind,
+            )
+        self._reject(item, CRM_ENABLED, message)
+
+    def crm_owned_objects(self) -> dict[str, str]:
+        """Objects Marketo refused as CRM-owned in this run, with its message."""
+        with self._lock:
+            return dict(self._crm_owned)
 
     def _learn(self, call: Call, item: Item, result: dict[str, Any]) -> None:
         if call.kind.family is not Family.LEADS:

@@ -36,8 +36,10 @@ from marketo_sandbox.model.leads import (
 from marketo_sandbox.model.shared import (
     COMPANY_FIELDS,
     KIND_COMPANIES,
+    KIND_LEAD_PARTITIONS,
     KIND_OPPORTUNITY_ROLES,
 )
+from marketo_sandbox.profiles import PARTITIONS
 from marketo_sandbox.store import INSERT_LEAD, Store, dedupe_key, dumps, json_path, lead_row
 from marketo_sandbox.timestamps import format_ts
 
@@ -88,11 +90,82 @@ def check_searchable(name: str, what: str) -> str:
     return canonical
 
 
-def _partition(name: str) -> dict[str, Any] | None:
+def lead_partitions(store: Store) -> list[dict[str, Any]]:
+    """The subscription's lead partitions: Default, then those it defines."""
+    default = next(p for p in LEAD_PARTITIONS if p["id"] == DEFAULT_PARTITION_ID)
+    defined = sorted(store.objects(KIND_LEAD_PARTITIONS), key=lambda p: int(p["id"]))
+    return [dict(default), *defined]
+
+
+def define_partitions(store: Store) -> None:
+    """Define every partition the sandbox knows (a subscription with Workspaces and
+    Partitions, as the seeds with leads are)."""
     for partition in LEAD_PARTITIONS:
+        if partition["id"] != DEFAULT_PARTITION_ID:
+            store.object_put(KIND_LEAD_PARTITIONS, partition["id"], dict(partition))
+
+
+def _partition(store: Store, name: str) -> dict[str, Any] | None:
+    for partition in lead_partitions(store):
         if partition["name"].lower() == name.lower():
             return partition
     return None
+
+
+# The partitions the API user's role reaches under the `partitions` profile: its
+# workspaces hold Default and EMEA, while APAC belongs to another team's workspace. REST
+# lead reads, and writes into or onto a lead of a partition outside these, behave as if
+# those leads were not there (reads) or are refused with 1008 (writes); bulk exports
+# ignore the role and serve every lead (docs/MARKETO.md section 9).
+API_ROLE_PARTITIONS = ("Default", "EMEA")
+
+_PARTITION_EXPR = f"COALESCE(json_extract(data, '$.leadPartitionId'), {DEFAULT_PARTITION_ID})"
+
+
+def hidden_partition_ids(config: SandboxConfig) -> tuple[int, ...]:
+    """Ids of the lead partitions the API user cannot see (none on a default instance)."""
+    if not config.has_profile(PARTITIONS):
+        return ()
+    return tuple(p["id"] for p in LEAD_PARTITIONS if p["name"] not in API_ROLE_PARTITIONS)
+
+
+def visible_leads_clause(config: SandboxConfig) -> tuple[str, list[Any]]:
+    """A condition on the ``leads`` table keeping the leads a REST read may return."""
+    hidden = hidden_partition_ids(config)
+    if not hidden:
+        return "1", []
+    return f"{_PARTITION_EXPR} NOT IN ({','.join('?' * len(hidden))})", list(hidden)
+
+
+def visible_lead_rows_clause(
+    config: SandboxConfig, column: str = "leadId"
+) -> tuple[str, list[Any]]:
+    """A condition keeping rows about a lead (activities, memberships) that a REST read
+    may return: rows of a living lead in a hidden partition are left out. A lead no
+    longer in the database (deleted) has no partition left to check, so its rows stay."""
+    hidden = hidden_partition_ids(config)
+    if not hidden:
+        return "1", []
+    marks = ",".join("?" * len(hidden))
+    return (
+        f"{column} NOT IN (SELECT id FROM leads WHERE {_PARTITION_EXPR} IN ({marks}))",  # noqa: S608
+        list(hidden),
+    )
+
+
+def lead_visible(config: SandboxConfig, data: dict[str, Any]) -> bool:
+    return _partition_id(data) not in hidden_partition_ids(config)
+
+
+def _partition_id(data: dict[str, Any]) -> int:
+    return int(data.get("leadPartitionId") or DEFAULT_PARTITION_ID)
+
+
+def _partition_name(partition_id: int) -> str:
+    for partition in LEAD_PARTITIONS:
+        if partition["id"] == partition_id:
+            return str(partition["name"])
+    return str(partition_id)
 
 
 def check_lookup_field(lookup_field: str | None, action: str) -> str:
@@ -181,9 +254,10 @@ def sync_leads(  # noqa: PLR0917 - the positional signature the bulk import reli
     """
     lookup = check_lookup_field(lookup_field, action)
     partition: dict[str, Any] | None = None
+    hidden = hidden_partition_ids(config)
     if partition_name is not None:
-        partition = _partition(partition_name)
-        if partition is None:
+        partition = _partition(store, partition_name)
+        if partition is None or partition["id"] in hidden:
             denied = skipped("1008", f"Access denied to partition '{partition_name}'")
             return [dict(denied) for _ in rows]
     results: list[dict[str, Any]] = []
@@ -200,7 +274,13 @@ def sync_leads(  # noqa: PLR0917 - the positional signature the bulk import reli
         for row in rows:
             results.append(
                 _sync_one(
-                    writer, row, action, lookup, partition=partition, defaults=create_defaults
+                    writer,
+                    row,
+                    action,
+                    lookup,
+                    partition=partition,
+                    defaults=create_defaults,
+                    hidden=hidden,
                 )
             )
     return results
@@ -214,6 +294,7 @@ def _sync_one(
     *,
     partition: dict[str, Any] | None,
     defaults: dict[str, Any] | None,
+    hidden: tuple[int, ...] = (),
 ) -> dict[str, Any]:
     if not isinstance(row, dict):
         return skipped("1003", "Invalid data")
@@ -261,6 +342,10 @@ def _sync_one(
         return skipped("1007", "Multiple leads match the lookup criteria")
 
     existing = json.loads(matches[0]["data"]) if matches else None
+    if existing is not None and _partition_id(existing) in hidden:
+        # Adobe: 1008 when the user has no workspace holding the record's partition.
+        name = _partition_name(_partition_id(existing))
+        return skipped("1008", f"Access denied to partition '{name}'")
     if (
         existing is not None
         and partition is not None
@@ -484,6 +569,7 @@ def delete_many(
             when=None,
         )
         roles = _roles_by_lead(db)
+        hidden = hidden_partition_ids(config)
         for raw, when in items:
             writer.at(when)
             try:
@@ -496,6 +582,10 @@ def delete_many(
                 results.append(skipped("1004", "Lead not found", id=lead_id))
                 continue
             data = json.loads(row["data"])
+            if _partition_id(data) in hidden:
+                name = _partition_name(_partition_id(data))
+                results.append(skipped("1008", f"Access denied to partition '{name}'", id=lead_id))
+                continue
             db.execute("DELETE FROM leads WHERE id=?", (lead_id,))
             _remove_lead_links(db, lead_id, roles)
             writer.log(

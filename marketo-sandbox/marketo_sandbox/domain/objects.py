@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from marketo_sandbox import envelope
+from marketo_sandbox.config import SandboxConfig
 from marketo_sandbox.envelope import ApiError
 from marketo_sandbox.model.leads import (
     project_lead,
@@ -32,12 +33,30 @@ from marketo_sandbox.model.objects import (
     lead_links,
 )
 from marketo_sandbox.model.shared import COMPANY_FIELDS
+from marketo_sandbox.profiles import CRM_SYNCED
 from marketo_sandbox.store import Store, dedupe_key, dumps
 from marketo_sandbox.timestamps import format_datetime, format_ts, parse_datetime
 
 ACTIONS = ("createOnly", "updateOnly", "createOrUpdate")
 
 DEDUPE_BY = ("dedupeFields", "idField")
+
+# On an instance with native Salesforce / Dynamics sync the CRM owns these: Marketo
+# serves them read-only and refuses every create, update and delete record by record
+# with 1018 "CRM Enabled" (docs/MARKETO.md section 9). Custom objects stay writable.
+CRM_OWNED: tuple[ObjectType, ...] = (COMPANIES, OPPORTUNITIES, OPPORTUNITY_ROLES, SALESPERSONS)
+CRM_ENABLED = "1018"
+
+
+def crm_owned_refusal(
+    config: SandboxConfig | None, ot: ObjectType, count: int
+) -> list[dict[str, Any]] | None:
+    """The answer to a write of ``count`` records of ``ot`` when the CRM owns the type
+    (profile ``crm-synced``): one 1018 skip per record. None when the write may proceed."""
+    if config is None or not config.has_profile(CRM_SYNCED) or ot not in CRM_OWNED:
+        return None
+    return [envelope.skipped(CRM_ENABLED, seq=seq) for seq in range(count)]
+
 
 # Standard activity type ids (stable across Marketo instances).
 ADD_TO_OPPORTUNITY = 34
@@ -325,6 +344,7 @@ def sync_objects(
     *,
     action: str = "createOrUpdate",
     dedupe_by: str = "dedupeFields",
+    config: SandboxConfig | None = None,
 ) -> list[dict[str, Any]]:
     """Create/update records of ``ot`` as ``POST <object>.json`` does, without a request:
     one result per input, in order (``{"seq", "status": "created"|"updated", <idField>}``
@@ -332,6 +352,9 @@ def sync_objects(
     inputs are written in one transaction, with Marketo's side effects (activities of
     role and opportunity changes, company fields mirrored onto linked leads)."""
     check_sync_options(action, dedupe_by)
+    refused = crm_owned_refusal(config, ot, len(items))
+    if refused is not None:
+        return refused
 
     now = store.now_ts()
     prepared: list[dict[str, Any] | SkipRecord] = []
@@ -632,7 +655,11 @@ def objects_in_use(store: Store, ot: ObjectType, records: list[dict[str, Any]]) 
 
 
 def delete_objects(
-    store: Store, ot: ObjectType, items: list[Any], delete_by: str
+    store: Store,
+    ot: ObjectType,
+    items: list[Any],
+    delete_by: str,
+    config: SandboxConfig | None = None,
 ) -> list[dict[str, Any]]:
     """Delete records as ``POST .../delete.json`` does; one result per item, in order.
 
@@ -640,6 +667,9 @@ def delete_objects(
     parents go after their children. Removing an opportunity role logs Remove from
     Opportunity on its lead.
     """
+    refused = crm_owned_refusal(config, ot, len(items))
+    if refused is not None:
+        return refused
     key_fields = ot.dedupe_fields if delete_by == "dedupeFields" else (ot.id_field,)
 
     keys: list[str | SkipRecord] = []

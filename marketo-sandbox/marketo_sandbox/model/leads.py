@@ -217,9 +217,12 @@ SYSTEM_FIELDS: frozenset[str] = frozenset(
     {"id", "createdAt", "updatedAt", "leadPartitionId", "mktoName"}
 )
 
+# The partitions this sandbox knows: Default always exists; the seed defines the others
+# in a subscription it fills with leads (domain.leads.lead_partitions lists the defined ones).
 LEAD_PARTITIONS: tuple[dict[str, Any], ...] = (
     {"id": 1, "name": "Default", "description": "Initial system lead partition"},
     {"id": 2, "name": "EMEA", "description": "Leads owned by the EMEA marketing team"},
+    {"id": 3, "name": "APAC", "description": "Leads owned by the APAC marketing team"},
 )
 DEFAULT_PARTITION_ID = 1
 

@@ -27,6 +27,8 @@ KIND_OPPORTUNITY_ROLES = "opportunity_roles"
 KIND_PROGRAMS = "programs"
 KIND_LISTS = "lists"
 KIND_CAMPAIGNS = "campaigns"
+# Lead partitions the subscription defines beyond Default (which always exists).
+KIND_LEAD_PARTITIONS = "lead_partitions"
 
 
 def custom_object_kind(api_name: str) -> str:

@@ -20,7 +20,7 @@ from marketo_sandbox.domain.activities import (
     position_at,
     present,
 )
-from marketo_sandbox.domain.leads import decode_token, encode_token
+from marketo_sandbox.domain.leads import decode_token, encode_token, visible_lead_rows_clause
 from marketo_sandbox.envelope import ApiError, ok
 from marketo_sandbox.model import activity_types as at
 from marketo_sandbox.model.activity_types import ACTIVITY_TYPES, ACTIVITY_TYPES_BY_ID
@@ -70,6 +70,9 @@ def _scan(ctx: Ctx, where: list[str], params: list[Any]) -> tuple[list[dict[str,
     if list_id is not None:
         where.append("leadId IN (SELECT leadId FROM list_members WHERE listId=?)")
         params.append(list_id)
+    visible, visible_params = visible_lead_rows_clause(ctx.config)
+    where.append(visible)
+    params.extend(visible_params)
     rows = ctx.store.query(
         f"SELECT id, data FROM activities WHERE id >= ? AND id < ? AND {' AND '.join(where)} "  # noqa: S608
         "ORDER BY id LIMIT ?",

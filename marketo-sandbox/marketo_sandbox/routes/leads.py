@@ -16,15 +16,16 @@ from marketo_sandbox.domain.leads import (
     delete_leads,
     encode_token,
     filter_clause,
+    lead_partitions,
     merge_leads,
     push_leads,
     sync_leads,
+    visible_leads_clause,
 )
 from marketo_sandbox.envelope import ApiError, ok, request_id
 from marketo_sandbox.model.leads import (
     FIELD_SPECS,
     LEAD_FIELDS,
-    LEAD_PARTITIONS,
     describe2,
     project_lead,
     resolve_read_fields,
@@ -67,9 +68,9 @@ def describe_2(ctx: Ctx) -> dict[str, Any]:
     return ok([describe2()])
 
 
-@router.route("/rest/v1/leads/partitions.json", ("GET",), fidelity_only=True)
+@router.route("/rest/v1/leads/partitions.json", ("GET",))
 def partitions(ctx: Ctx) -> dict[str, Any]:
-    return ok([dict(p) for p in LEAD_PARTITIONS])
+    return ok(lead_partitions(ctx.store))
 
 
 @router.route("/rest/v1/leads.json", ("GET",))
@@ -85,9 +86,11 @@ def leads_by_filter(ctx: Ctx) -> dict[str, Any]:
     token = ctx.arg("nextPageToken")
     after = decode_token(token, "leads") if token else 0
     where, params = filter_clause(field, _filter_values(field, raw_values))
+    visible, visible_params = visible_leads_clause(ctx.config)
     rows = ctx.store.query(
-        f"SELECT id, data FROM leads WHERE {where} AND id > ? ORDER BY id LIMIT ?",  # noqa: S608
-        [*params, after, batch + 1],
+        f"SELECT id, data FROM leads WHERE {where} AND {visible} AND id > ? "  # noqa: S608
+        "ORDER BY id LIMIT ?",
+        [*params, *visible_params, after, batch + 1],
     )
     page = rows[:batch]
     result = [project_lead(json.loads(r["data"]), fields) for r in page]
@@ -99,7 +102,11 @@ def leads_by_filter(ctx: Ctx) -> dict[str, Any]:
 @router.route("/rest/v1/lead/<int:lead_id>.json", ("GET",), fidelity_only=True)
 def lead_by_id(ctx: Ctx, lead_id: int) -> dict[str, Any]:
     fields = read_fields(ctx)
-    row = ctx.store.query("SELECT data FROM leads WHERE id=?", (lead_id,))
+    visible, params = visible_leads_clause(ctx.config)
+    row = ctx.store.query(
+        f"SELECT data FROM leads WHERE id=? AND {visible}",  # noqa: S608
+        (lead_id, *params),
+    )
     return ok([project_lead(json.loads(r["data"]), fields) for r in row])
 
 
@@ -196,7 +203,11 @@ def merge(ctx: Ctx, lead_id: int) -> dict[str, Any]:
 
 
 def _require_lead(ctx: Ctx, lead_id: int) -> None:
-    if not ctx.store.query("SELECT 1 FROM leads WHERE id=?", (lead_id,)):
+    visible, params = visible_leads_clause(ctx.config)
+    if not ctx.store.query(
+        f"SELECT 1 FROM leads WHERE id=? AND {visible}",  # noqa: S608
+        (lead_id, *params),
+    ):
         raise ApiError("1004", "Lead not found")
 
 

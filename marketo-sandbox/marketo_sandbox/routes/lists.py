@@ -10,6 +10,7 @@ from typing import Any
 
 from marketo_sandbox import envelope
 from marketo_sandbox.app import Ctx, router
+from marketo_sandbox.domain.leads import visible_lead_rows_clause
 from marketo_sandbox.domain.lists import (
     add_members,
     member_set,
@@ -75,10 +76,11 @@ def _members_page(ctx: Ctx, list_id: int) -> dict[str, Any]:
     scope = f"lm:{list_id}"
     state = decode_page_token(ctx.arg("nextPageToken"), scope)
     after = int(state.get("a", 0)) if state else 0
+    visible, visible_params = visible_lead_rows_clause(ctx.config, "lm.leadId")
     rows = ctx.store.query(
-        "SELECT lm.leadId FROM list_members lm JOIN leads l ON l.id = lm.leadId "
-        "WHERE lm.listId = ? AND lm.leadId > ? ORDER BY lm.leadId LIMIT ?",
-        [list_id, after, batch + 1],
+        "SELECT lm.leadId FROM list_members lm JOIN leads l ON l.id = lm.leadId "  # noqa: S608
+        f"WHERE lm.listId = ? AND {visible} AND lm.leadId > ? ORDER BY lm.leadId LIMIT ?",
+        [list_id, *visible_params, after, batch + 1],
     )
     more = len(rows) > batch
     ids = [int(r["leadId"]) for r in rows[:batch]]

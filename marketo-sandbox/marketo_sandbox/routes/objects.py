@@ -194,7 +194,9 @@ def sync(ctx: Ctx, ot: ObjectType) -> dict[str, Any]:
     if not isinstance(items, list) or not items:
         raise ApiError("1003", "input cannot be blank")
     ctx.check_input_size(items)
-    return envelope.ok(sync_objects(ctx.store, ot, items, action=action, dedupe_by=dedupe_by))
+    return envelope.ok(
+        sync_objects(ctx.store, ot, items, action=action, dedupe_by=dedupe_by, config=ctx.config)
+    )
 
 
 def delete(ctx: Ctx, ot: ObjectType) -> dict[str, Any]:
@@ -206,7 +208,7 @@ def delete(ctx: Ctx, ot: ObjectType) -> dict[str, Any]:
     if not isinstance(items, list) or not items:
         raise ApiError("1003", "input cannot be blank")
     ctx.check_input_size(items)
-    return envelope.ok(delete_objects(ctx.store, ot, items, delete_by))
+    return envelope.ok(delete_objects(ctx.store, ot, items, delete_by, config=ctx.config))
 
 
 def _bind(fn: Callable[[Ctx, ObjectType], Any], ot: ObjectType) -> Callable[..., Any]:

@@ -16,6 +16,7 @@ from typing import Any
 
 from marketo_sandbox import envelope
 from marketo_sandbox.app import Ctx, router
+from marketo_sandbox.domain.leads import visible_lead_rows_clause
 from marketo_sandbox.domain.objects import (
     as_int,
     decode_page_token,
@@ -217,6 +218,9 @@ def get_members(ctx: Ctx, program_id: int) -> dict[str, Any]:
                 "for the filter",
             )
 
+    visible, visible_params = visible_lead_rows_clause(ctx.config, "pm.leadId")
+    where.append(visible)
+    params += visible_params
     state = decode_page_token(ctx.arg("nextPageToken"), f"pm:{program_id}")
     offset = int(state.get("o", 0)) if state else 0
     rows = ctx.store.query(
@@ -329,10 +333,11 @@ def leads_by_program(ctx: Ctx, program_id: int) -> dict[str, Any]:
     batch = ctx.batch_size()
     state = decode_page_token(ctx.arg("nextPageToken"), f"lp:{program_id}")
     after = int(state.get("a", 0)) if state else 0
+    visible, visible_params = visible_lead_rows_clause(ctx.config, "pm.leadId")
     rows = ctx.store.query(
         f"SELECT pm.leadId, pm.data FROM program_members pm WHERE pm.programId = ? AND {LIVE_LEAD} "  # noqa: S608
-        "AND pm.leadId > ? ORDER BY pm.leadId LIMIT ?",
-        [program_id, after, batch + 1],
+        f"AND {visible} AND pm.leadId > ? ORDER BY pm.leadId LIMIT ?",
+        [program_id, *visible_params, after, batch + 1],
     )
     more = len(rows) > batch
     rows = rows[:batch]

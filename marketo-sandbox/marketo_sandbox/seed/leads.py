@@ -11,7 +11,12 @@ from random import Random
 from typing import Any
 
 from marketo_sandbox.config import SandboxConfig
-from marketo_sandbox.domain.leads import delete_many, merge_many, new_lead_defaults
+from marketo_sandbox.domain.leads import (
+    define_partitions,
+    delete_many,
+    merge_many,
+    new_lead_defaults,
+)
 from marketo_sandbox.model.leads import (
     DEFAULT_PARTITION_ID,
     company_values,
@@ -137,7 +142,12 @@ def _seed_lead(
         data["anonymousIP"] = f"203.0.113.{rng.randrange(1, 255)}"
         data["inferredCity"] = city
         data["inferredCountry"] = country
-    data["leadPartitionId"] = 2 if rng.random() < 0.05 else DEFAULT_PARTITION_ID
+    # ~5% EMEA and ~5% APAC (one draw, so the rest of the seed is unchanged): an API role
+    # limited to some partitions (profile `partitions`) then has leads it cannot see.
+    partition_draw = rng.random()
+    data["leadPartitionId"] = (
+        2 if partition_draw < 0.05 else 3 if partition_draw < 0.10 else DEFAULT_PARTITION_ID
+    )
     if company is not None:
         data["externalCompanyId"] = company["externalCompanyId"]
         for name, value in company_values(company).items():
@@ -153,6 +163,11 @@ def _seed_lead(
             data["company"] = rng.choice(_COMPANY_POOL)
             data["industry"] = rng.choice(_INDUSTRIES)
             data["numberOfEmployees"] = rng.choice((10, 50, 200, 1000, 5000))
+    # What the CRM sync stamps on the person it syncs: a CRM contact or a CRM lead.
+    if data.get("sfdcContactId"):
+        data["sfdcType"] = "Contact"
+    elif data.get("sfdcLeadId"):
+        data["sfdcType"] = "Lead"
     if salesperson is not None:
         data["externalSalesPersonId"] = salesperson["externalSalesPersonId"]
     # Custom fields, one of every dataType, each filled on most leads.
@@ -206,6 +221,9 @@ def seed_leads(store: Store, spec: SeedSpec, rng: Random, now: float) -> None:
     companies = [c for c in store.objects(KIND_COMPANIES) if c.get("externalCompanyId")]
     salespersons = [s for s in store.objects(KIND_SALESPERSONS) if s.get("externalSalesPersonId")]
     count = spec.leads
+    if count:
+        # Leads are spread over three partitions (see _seed_lead).
+        define_partitions(store)
     start = now - spec.months * 30.44 * 86400
     # Lead ids grow with creation time in Marketo; newer months see more leads.
     created = sorted(start + (now - 300 - start) * (rng.random() ** 0.8) for _ in range(count))

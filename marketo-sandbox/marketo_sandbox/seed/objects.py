@@ -206,6 +206,7 @@ def seed_company_contacts(store: Store, spec: SeedSpec, rng: random.Random, now:
             if company.get("sfdcAccountId"):
                 data["sfdcAccountId"] = company["sfdcAccountId"]
             data["sfdcContactId"] = "003" + "".join(rng.choices(_ALNUM, k=15))
+            data["sfdcType"] = "Contact"
             data["personType"] = "contact"
             db.execute("UPDATE leads SET data=? WHERE id=?", (dumps(data), lead_id))
 

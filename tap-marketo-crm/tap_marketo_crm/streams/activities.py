@@ -375,7 +375,12 @@ class ActivityExport:
         first = self.first
         if first.run.activity_floors is None:
             first.run.activity_floors = activity_floors(
-                first.client, fresh, first.start_date, first.run.now, first.logger
+                first.client,
+                fresh,
+                first.start_date,
+                first.run.now,
+                first.logger,
+                sees_everything=first.run.sees_every_partition,
             )
         floors = {t: f for t, f in first.run.activity_floors.items() if t in fresh}
         empty = [t for t, floor in floors.items() if floor >= first.run.now]
