@@ -82,9 +82,9 @@ def folder_matches(ref: dict[str, Any] | None, wanted: tuple[int, str]) -> bool:
     """Whether an asset's folder reference is the folder a browse asked for: references
     come as ``{id, type}`` (smart lists, files) or ``{type, value}`` (templates,
     segmentations), types in any case (Adobe's examples write both "Folder" and "folder")."""
-    if not ref:
+    folder_id = (ref or {}).get("id", (ref or {}).get("value"))
+    if folder_id is None or ref is None:
         return False
-    folder_id = ref.get("id", ref.get("value"))
     return (int(folder_id), str(ref.get("type", "")).lower()) == (wanted[0], wanted[1].lower())
 
 

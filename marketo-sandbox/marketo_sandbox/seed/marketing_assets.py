@@ -253,14 +253,14 @@ def _token(holder: str, holder_id: int, name: str, kind: str, value: str) -> dic
 
 def _token_value(rng: random.Random, prog: dict[str, Any], name: str, kind: str) -> str:
     if kind == "date":
-        return prog["createdAt"][:10]
+        return str(prog["createdAt"])[:10]
     if kind in ("number", "score"):
         return str(rng.randint(1, 20))
     if kind == "rich text":
         return f"<p>Join us for {prog['name']}.</p>"
     if name == "my.Subject":
         return str(prog["name"])
-    return rng.choice(("Dana Lee", "Sam Ortiz", "Kai Chen"))
+    return str(rng.choice(("Dana Lee", "Sam Ortiz", "Kai Chen")))
 
 
 def _tokens(
