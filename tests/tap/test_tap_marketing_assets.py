@@ -217,3 +217,20 @@ def test_quiet_run_of_every_asset_stream_costs_the_readmes_figure(
     # 5 form versions): the figure the README states.
     assert (programs, marketing_folders, segmentation_versions) == (8, 8, 4)
     assert asset_calls == 49
+
+
+def test_a_program_gone_between_browse_and_read_is_skipped_not_fatal(
+    fast_sandbox: SandboxControl, config: dict[str, Any], catalog: dict[str, Any]
+) -> None:
+    # Marketo answers 702 for an asset deleted after the browse listed it.
+    gone = fast_sandbox.objects("program_tags")[0]["programId"]
+    fast_sandbox.fault(path=rf"/rest/asset/v1/program/{gone}\.json", code="702", count=1)
+    fast_sandbox.fault(path=rf"/rest/asset/v1/folder/{gone}/tokens\.json", code="702", count=1)
+    run = run_tap(config, select_only(catalog, "program_tags", "program_tokens"))
+    assert not run.incomplete
+    tagged = {r["programId"] for r in run.records["program_tags"]}
+    assert gone not in tagged
+    assert tagged == {t["programId"] for t in fast_sandbox.objects("program_tags")} - {gone}
+    holders = {(r["folderType"], r["folderId"]) for r in run.records["program_tokens"]}
+    assert ("Program", gone) not in holders
+    assert holders
