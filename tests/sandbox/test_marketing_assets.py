@@ -19,6 +19,7 @@ BROWSE = {
     "smart_lists": "/rest/asset/v1/smartLists.json",
     "files": "/rest/asset/v1/files.json",
     "tag_types": "/rest/asset/v1/tagTypes.json",
+    "segmentations": "/rest/asset/v1/segmentation.json",
 }
 
 

@@ -1,9 +1,10 @@
 """Segmentations and their segments (asset API).
 
-Get Segmentations takes only ``status`` and answers every segmentation in one call (no
-paging parameters in Adobe's spec); Get Segments pages one segmentation's segments by
-``offset``/``maxReturn``. A segmentation is versioned: its draft can hold segments its
-approved version does not, so segments are asked for by segmentation and ``status``.
+Adobe's spec gives Get Segmentations only ``status``; the sandbox pages it by
+``offset``/``maxReturn`` like every other browse (20 by default), the stricter reading for
+a client. Get Segments pages one segmentation's segments the same way. A segmentation is
+versioned: its draft can hold segments its approved version does not, so segments are
+asked for by segmentation and ``status``.
 """
 
 from __future__ import annotations
@@ -19,13 +20,14 @@ from marketo_sandbox.routes.assets import asset_paging, status_arg
 
 @router.route("/rest/asset/v1/segmentation.json", ("GET",))
 def get_segmentations(ctx: Ctx) -> dict[str, Any]:
+    offset, max_return = asset_paging(ctx)
     status = status_arg(ctx)
     found = [
         render_asset(s)
         for s in stored(ctx.store, KIND_SEGMENTATIONS)
         if status is None or s["status"] == status
     ]
-    return envelope.asset_ok(found)
+    return envelope.asset_ok(found[offset : offset + max_return])
 
 
 @router.route("/rest/asset/v1/segmentation/<int:segmentation_id>/segments.json", ("GET",))

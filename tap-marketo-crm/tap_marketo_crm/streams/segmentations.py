@@ -2,9 +2,8 @@
 
 A segmentation is versioned (approved and draft, keyed ``(id, status)``), and so are its
 segments: a draft can add a segment its approved version lacks, so segments are read per
-segmentation version and keyed ``(id, status)`` too. Get Segmentations answers every
-segmentation in one unpaged call (Adobe's spec gives it no paging parameters); Get
-Segments pages by 200. Both are read whole every run and end with ACTIVATE_VERSION.
+segmentation version and keyed ``(id, status)`` too. Both are read whole every run and
+end with ACTIVATE_VERSION.
 """
 
 from __future__ import annotations
@@ -20,8 +19,11 @@ SEGMENTATIONS_PATH = "/rest/asset/v1/segmentation.json"
 
 
 def segmentations(stream: MarketoStream) -> list[dict[str, Any]]:
-    """Every segmentation version: one call, no paging (docs/MARKETO.md section 4)."""
-    return list(stream.client.get(SEGMENTATIONS_PATH).get("result") or [])
+    """Every segmentation version. Adobe's spec gives Get Segmentations no paging
+    parameters, yet every other browse answers 20 unless told otherwise: asking with
+    ``offset``/``maxReturn`` costs nothing and cannot truncate the list
+    (docs/MARKETO.md section 4)."""
+    return list(stream.client.browse_assets(SEGMENTATIONS_PATH))
 
 
 class SegmentationsStream(MarketoStream):
