@@ -189,7 +189,9 @@ def test_quiet_run_of_every_asset_stream_costs_the_readmes_figure(
     full = run_tap(config, chosen)
     programs = len(fast_sandbox.objects("programs"))
     marketing_folders = sum(
-        1 for f in fast_sandbox.objects("folders") if f["folderType"] == "Marketing Folder"
+        1
+        for f in fast_sandbox.objects("folders")
+        if f["folderType"] == "Marketing Folder" and f["path"].startswith("/Marketing Activities")
     )
     form_versions = len(fast_sandbox.objects("forms"))
     segmentation_versions = len(fast_sandbox.objects("segmentations"))
@@ -213,10 +215,10 @@ def test_quiet_run_of_every_asset_stream_costs_the_readmes_figure(
         + form_versions + 1
     )
     assert asset_calls == expected, endpoints
-    # On the small seed (8 programs, 8 folders typed Marketing Folder, 4 segmentation and
+    # On the small seed (8 programs, 6 Marketing Activities folders, 4 segmentation and
     # 5 form versions): the figure the README states.
-    assert (programs, marketing_folders, segmentation_versions) == (8, 8, 4)
-    assert asset_calls == 49
+    assert (programs, marketing_folders, segmentation_versions) == (8, 6, 4)
+    assert asset_calls == 47
 
 
 def test_a_program_gone_between_browse_and_read_is_skipped_not_fatal(

@@ -25,6 +25,8 @@ from tap_marketo_crm.streams.programs import all_program_ids
 NOT_FOUND = "702"
 # Tokens can sit on any Marketing Activities folder; folders is asked down to this depth.
 FOLDER_MAX_DEPTH = 50
+# The root of the asset folders, whose paths read "/Design Studio/...".
+DESIGN_STUDIO = "/Design Studio"
 
 
 def _read_or_none(stream: MarketoStream, path: str, params: dict[str, Any] | None = None) -> Any:
@@ -133,8 +135,11 @@ class ProgramTokensStream(_ProgramDetailStream):
             "/rest/asset/v1/folders.json", {"maxDepth": FOLDER_MAX_DEPTH}
         )
         for folder in folders:
-            # Design Studio folders hold no tokens; programs were asked for above.
-            if folder.get("folderType") == "Marketing Folder":
+            # My Tokens live on Marketing Activities folders (typed Marketing Folder; programs
+            # were asked for above). Design Studio holds none, though its root and some of
+            # its folders carry the same type.
+            in_design_studio = str(folder.get("path") or "").startswith(DESIGN_STUDIO)
+            if folder.get("folderType") == "Marketing Folder" and not in_design_studio:
                 yield "Folder", int(folder["id"])
 
     def _tokens(self) -> Iterator[dict[str, Any]]:
