@@ -221,15 +221,23 @@ def test_quiet_run_of_every_asset_stream_costs_the_readmes_figure(
     assert asset_calls == 47
 
 
-def test_a_program_gone_between_browse_and_read_is_skipped_not_fatal(
+def test_an_asset_gone_between_browse_and_read_is_skipped_not_fatal(
     fast_sandbox: SandboxControl, config: dict[str, Any], catalog: dict[str, Any]
 ) -> None:
     # Marketo answers 702 for an asset deleted after the browse listed it.
     gone = fast_sandbox.objects("program_tags")[0]["programId"]
     fast_sandbox.fault(path=rf"/rest/asset/v1/program/{gone}\.json", code="702", count=1)
     fast_sandbox.fault(path=rf"/rest/asset/v1/folder/{gone}/tokens\.json", code="702", count=1)
-    run = run_tap(config, select_only(catalog, "program_tags", "program_tokens"))
+    form = fast_sandbox.objects("form_fields")[0]["formId"]
+    fast_sandbox.fault(path=rf"/rest/asset/v1/form/{form}/fields\.json", code="702", count=1)
+    chosen = select_only(catalog, "program_tags", "program_tokens", "form_fields")
+    run = run_tap(config, chosen)
     assert not run.incomplete
+    # The browse lists a form's approved version first: that read is the one refused.
+    assert {"id": form, "status": "approved"}.items() <= fast_sandbox.objects("forms")[0].items()
+    fields = {(r["formId"], r["status"]) for r in run.records["form_fields"]}
+    assert (form, "approved") not in fields
+    assert len(fields) == len(fast_sandbox.objects("forms")) - 1
     tagged = {r["programId"] for r in run.records["program_tags"]}
     assert gone not in tagged
     assert tagged == {t["programId"] for t in fast_sandbox.objects("program_tags")} - {gone}

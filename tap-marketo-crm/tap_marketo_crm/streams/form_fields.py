@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from tap_marketo_crm import schemas as s
+from tap_marketo_crm.streams.asset_reads import results_if_present
 from tap_marketo_crm.streams.assets import FormsStream
 from tap_marketo_crm.streams.base import MarketoStream
 
@@ -57,8 +58,7 @@ class FormFieldsStream(MarketoStream):
         for form in self.client.browse_assets(FormsStream.path):
             form_id, status = int(form["id"]), form["status"]
             path = f"/rest/asset/v1/form/{form_id}/fields.json"
-            answer = self.client.get(path, {"status": status})
-            for field in answer.get("result") or []:
+            for field in results_if_present(self, path, {"status": status}):
                 yield {"formId": form_id, "status": status, **field}
 
     def sync_records(self) -> None:

@@ -15,29 +15,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-from marketo_core.errors import MarketoError
-
 from tap_marketo_crm import schemas as s
+from tap_marketo_crm.streams.asset_reads import results_if_present
 from tap_marketo_crm.streams.base import MarketoStream
 from tap_marketo_crm.streams.programs import all_program_ids
 
-# Marketo's "no such asset": a program or folder deleted between the browse and the read.
-NOT_FOUND = "702"
 # Tokens can sit on any Marketing Activities folder; folders is asked down to this depth.
 FOLDER_MAX_DEPTH = 50
 # The root of the asset folders, whose paths read "/Design Studio/...".
 DESIGN_STUDIO = "/Design Studio"
-
-
-def _read_or_none(stream: MarketoStream, path: str, params: dict[str, Any] | None = None) -> Any:
-    """The first result of a by-id read, or None when the asset is gone (702)."""
-    try:
-        result = stream.client.get(path, params).get("result") or []
-    except MarketoError as exc:
-        if exc.code == NOT_FOUND:
-            return None
-        raise
-    return result[0] if result else None
 
 
 def program_records(stream: MarketoStream) -> dict[int, dict[str, Any]]:
@@ -46,9 +32,9 @@ def program_records(stream: MarketoStream) -> dict[int, dict[str, Any]]:
     if stream.run.program_records is None:
         records = {}
         for program_id in all_program_ids(stream):
-            record = _read_or_none(stream, f"/rest/asset/v1/program/{program_id}.json")
-            if record is not None:
-                records[program_id] = record
+            found = results_if_present(stream, f"/rest/asset/v1/program/{program_id}.json")
+            if found:
+                records[program_id] = found[0]
         stream.run.program_records = records
     return stream.run.program_records
 
@@ -145,9 +131,9 @@ class ProgramTokensStream(_ProgramDetailStream):
     def _tokens(self) -> Iterator[dict[str, Any]]:
         for holder, holder_id in self._holders():
             path = f"/rest/asset/v1/folder/{holder_id}/tokens.json"
-            answer = _read_or_none(self, path, {"folderType": holder})
-            for token in (answer or {}).get("tokens") or []:
-                yield {"folderType": holder, "folderId": holder_id, **token}
+            for answer in results_if_present(self, path, {"folderType": holder}):
+                for token in answer.get("tokens") or []:
+                    yield {"folderType": holder, "folderId": holder_id, **token}
 
     def sync_records(self) -> None:
         self.write_all(self._tokens())
