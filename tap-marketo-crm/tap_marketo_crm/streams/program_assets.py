@@ -17,11 +17,10 @@ from typing import Any, ClassVar
 
 from tap_marketo_crm import schemas as s
 from tap_marketo_crm.streams.asset_reads import results_if_present
+from tap_marketo_crm.streams.assets import FoldersStream
 from tap_marketo_crm.streams.base import MarketoStream
 from tap_marketo_crm.streams.programs import all_program_ids
 
-# Tokens can sit on any Marketing Activities folder; folders is asked down to this depth.
-FOLDER_MAX_DEPTH = 50
 # The root of the asset folders, whose paths read "/Design Studio/...".
 DESIGN_STUDIO = "/Design Studio"
 
@@ -117,10 +116,8 @@ class ProgramTokensStream(_ProgramDetailStream):
     def _holders(self) -> Iterator[tuple[str, int]]:
         for program_id in all_program_ids(self):
             yield "Program", program_id
-        folders = self.client.browse_assets(
-            "/rest/asset/v1/folders.json", {"maxDepth": FOLDER_MAX_DEPTH}
-        )
-        for folder in folders:
+        # Tokens can sit on a folder at any depth: the folder tree as the folders stream reads it.
+        for folder in self.client.browse_assets(FoldersStream.path, FoldersStream.params):
             # My Tokens live on Marketing Activities folders (typed Marketing Folder; programs
             # were asked for above). Design Studio holds none, though its root and some of
             # its folders carry the same type.
