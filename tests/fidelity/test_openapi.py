@@ -566,7 +566,12 @@ def case_segmentations(probe: Probe, sandbox: SandboxControl) -> None:
     probe.call("GET", "/rest/asset/v1/segmentation/999999/segments.json")
 
 
-@case("getTokensByFolderIdUsingGET", "deleteTokenByNameUsingPOST", "getFormFieldByFormVidUsingGET")
+@case(
+    "getTokensByFolderIdUsingGET",
+    "deleteTokenByNameUsingPOST",
+    "getFormFieldByFormVidUsingGET",
+    "deleteFormFieldUsingPOST",
+)
 def case_tokens_and_form_fields(probe: Probe, sandbox: SandboxControl) -> None:
     token = _one(sandbox, "program_tokens", folderType="Program")
     path = f"/rest/asset/v1/folder/{token['folderId']}/tokens.json"
@@ -583,6 +588,12 @@ def case_tokens_and_form_fields(probe: Probe, sandbox: SandboxControl) -> None:
     fields = probe.call("GET", f"/rest/asset/v1/form/{form['id']}/fields.json")
     assert fields["result"]
     probe.call("GET", f"/rest/asset/v1/form/{form['id']}/fields.json", params={"status": "draft"})
+    field = fields["result"][-1]["id"]
+    gone = probe.call("POST", f"/rest/asset/v1/form/{form['id']}/field/{field}/delete.json")
+    assert gone["result"] == [{"id": form["id"]}]
+    probe.call(
+        "POST", f"/rest/asset/v1/form/{form['id']}/field/{field}/delete.json", success=False
+    )
 
 
 @case(

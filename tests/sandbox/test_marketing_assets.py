@@ -188,3 +188,38 @@ def test_empty_pages_carry_the_warning(api: SandboxApi) -> None:
         assert page["success"] is True
         assert "result" not in page
         assert page["warnings"] == [NO_ASSETS]
+
+
+def test_deleting_a_form_field_edits_the_draft(api: SandboxApi, sandbox: SandboxControl) -> None:
+    forms = sandbox.objects("forms")
+    versions: dict[int, list[str]] = {}
+    for form in forms:
+        versions.setdefault(form["id"], []).append(form["status"])
+    approved_only = next(i for i, v in versions.items() if v == ["approved"])
+    before = sandbox.objects("form_fields")
+    approved = [f for f in before if (f["formId"], f["status"]) == (approved_only, "approved")]
+    field = approved[-1]["id"]
+    done = api.post(f"/rest/asset/v1/form/{approved_only}/field/{field}/delete.json")
+    assert done["result"] == [{"id": approved_only}]
+    # A draft now exists without the field; the approved version still has it.
+    after = sandbox.objects("form_fields")
+    draft = [f["id"] for f in after if (f["formId"], f["status"]) == (approved_only, "draft")]
+    assert draft == [f["id"] for f in approved if f["id"] != field]
+    assert [f for f in after if f["status"] == "approved"] == [
+        f for f in before if f["status"] == "approved"
+    ]
+    assert {"id": approved_only, "status": "draft"}.items() <= next(
+        f for f in sandbox.objects("forms") if (f["id"], f["status"]) == (approved_only, "draft")
+    ).items()
+    # A second delete edits that draft; a field it no longer has is 702.
+    again = api.post(f"/rest/asset/v1/form/{approved_only}/field/{field}/delete.json")
+    assert error_code(again) == "702"
+    other = draft[0]
+    api.post(f"/rest/asset/v1/form/{approved_only}/field/{other}/delete.json")
+    left = [
+        f["id"]
+        for f in sandbox.objects("form_fields")
+        if (f["formId"], f["status"]) == (approved_only, "draft")
+    ]
+    assert left == draft[1:]
+    assert error_code(api.post("/rest/asset/v1/form/999999/field/Email/delete.json")) == "702"

@@ -107,6 +107,9 @@ def test_incremental_sync_sees_changes_and_whole_tables_drop_deletes(
         data={"folderType": token["folderType"], "name": token["name"], "type": token["type"]},
     ).json()
     assert gone["success"], gone
+    field = fast_sandbox.objects("form_fields")[0]
+    form_id, field_id = field["formId"], field["id"]
+    assert api.post(f"/rest/asset/v1/form/{form_id}/field/{field_id}/delete.json")["success"]
 
     quiet = run_tap(config, chosen, full.state)
     assert not quiet.incomplete
@@ -122,6 +125,13 @@ def test_incremental_sync_sees_changes_and_whole_tables_drop_deletes(
     assert template["id"] not in {t["id"] for t in quiet.records["email_templates"]}
     assert (token["folderId"], token["name"]) not in {
         (t["folderId"], t["name"]) for t in quiet.records["program_tokens"]
+    }
+    # The field is off the form's draft (made by the delete), still on its approved version.
+    assert (form_id, "draft", field_id) not in {
+        (f["formId"], f["status"], f["id"]) for f in quiet.records["form_fields"]
+    }
+    assert (form_id, "approved", field_id) in {
+        (f["formId"], f["status"], f["id"]) for f in quiet.records["form_fields"]
     }
     for name in WHOLE_TABLE:
         (activate,) = _activations(quiet.messages, name)

@@ -13,7 +13,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from marketo_sandbox.domain.assets import STATUSES, render_asset
+from marketo_sandbox.domain.assets import (
+    APPROVED,
+    DRAFT,
+    KIND_FORMS,
+    STATUSES,
+    put_asset,
+    render_asset,
+    stored_assets,
+)
+from marketo_sandbox.envelope import ApiError
 from marketo_sandbox.store import Store
 
 KIND_EMAIL_TEMPLATES = "email_templates"
@@ -92,6 +101,36 @@ def render_field(field: dict[str, Any]) -> dict[str, Any]:
     """A form field as Get Form Fields answers it (which form version it belongs to is
     the request's, not a field's)."""
     return {k: v for k, v in field.items() if k not in ("formId", "status")}
+
+
+def form_fields_of(store: Store, form_id: int, status: str) -> list[dict[str, Any]]:
+    return [
+        f
+        for f in stored(store, KIND_FORM_FIELDS)
+        if int(f["formId"]) == form_id and f["status"] == status
+    ]
+
+
+def delete_form_field(store: Store, form_id: int, field_id: str) -> None:
+    """Take a field off a form. Edits land on the draft: a form with only an approved
+    version gets a draft (its copy, fields included) that lacks the field; the approved
+    version keeps it until the draft is approved. 702 for an unknown form or field."""
+    versions = {f["status"]: f for f in stored_assets(store, KIND_FORMS) if f["id"] == form_id}
+    if not versions:
+        raise ApiError("702", f"Form {form_id} not found")
+    source = DRAFT if DRAFT in versions else APPROVED
+    fields = form_fields_of(store, form_id, source)
+    if not any(f["id"] == field_id for f in fields):
+        raise ApiError("702", f"Field '{field_id}' not found in form {form_id}")
+    now = store.now_ts()
+    put_asset(store, KIND_FORMS, {**versions[source], "status": DRAFT, "updatedAt": now})
+    if source == DRAFT:
+        remove(store, KIND_FORM_FIELDS, [f for f in fields if f["id"] == field_id])
+        return
+    # The approved version keeps its fields until the new draft is approved.
+    for field in fields:
+        if field["id"] != field_id:
+            put(store, KIND_FORM_FIELDS, {**field, "status": DRAFT})
 
 
 def tokens_of(store: Store, holder: str, holder_id: int) -> list[dict[str, Any]]:
