@@ -21,6 +21,7 @@ from tap_marketo_crm.streams.activities import (
 )
 from tap_marketo_crm.streams.assets import ASSET_STREAMS
 from tap_marketo_crm.streams.campaigns import CampaignsStream
+from tap_marketo_crm.streams.channels import CHANNEL_STREAMS
 from tap_marketo_crm.streams.crm_objects import (
     ByKeyStream,
     CompaniesStream,
@@ -29,9 +30,15 @@ from tap_marketo_crm.streams.crm_objects import (
     SalespersonsStream,
 )
 from tap_marketo_crm.streams.custom_objects import CUSTOM_PREFIX, CustomObjectStream
+from tap_marketo_crm.streams.files import FILE_STREAMS
+from tap_marketo_crm.streams.form_fields import FORM_FIELD_STREAMS
 from tap_marketo_crm.streams.leads import DeletedLeadsStream, LeadsStream
 from tap_marketo_crm.streams.lists import ListMembershipsStream, StaticListsStream
+from tap_marketo_crm.streams.program_assets import PROGRAM_ASSET_STREAMS
 from tap_marketo_crm.streams.programs import ProgramMembershipsStream, ProgramsStream
+from tap_marketo_crm.streams.segmentations import SEGMENTATION_STREAMS
+from tap_marketo_crm.streams.smart_lists import SMART_LIST_STREAMS
+from tap_marketo_crm.streams.templates import TEMPLATE_STREAMS
 
 if TYPE_CHECKING:
     from marketo_core import MarketoClient
@@ -49,6 +56,13 @@ FIXED_STREAMS: tuple[type[MarketoStream], ...] = (
     CampaignsStream,
     # Design assets: not selected by default (see ``streams.assets``).
     *ASSET_STREAMS,
+    *TEMPLATE_STREAMS,
+    *SEGMENTATION_STREAMS,
+    *SMART_LIST_STREAMS,
+    *FILE_STREAMS,
+    *FORM_FIELD_STREAMS,
+    *PROGRAM_ASSET_STREAMS,
+    *CHANNEL_STREAMS,
 )
 
 # Streams whose schema comes from a describe endpoint (path of its describe).

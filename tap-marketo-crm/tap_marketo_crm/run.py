@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from marketo_core.errors import QuotaExhausted
 
@@ -70,6 +70,9 @@ class SyncRun:
     activities_exported: bool = False
     # Every program id, when the programs stream read them all (a first sync).
     program_ids: list[int] | None = None
+    # Every program as Get Program by Id answers it (tags, costs), read once for the
+    # program_tags and program_costs streams.
+    program_records: dict[int, dict[str, Any]] | None = None
     # Every static list id (the lists stream always reads them all).
     list_ids: list[int] | None = None
     _feed: ActivityFeed | None = field(default=None, init=False, repr=False)

@@ -315,6 +315,37 @@ SPEC_ERRATA: tuple[Erratum, ...] = (
         ),
     ),
     Erratum(
+        name="library-asset-folder-reference",
+        reason=(
+            "Email templates, landing page templates and segmentations answer folder as "
+            "{type, value, folderName} like the design assets (docs/MARKETO.md section 4; "
+            "Adobe's Email Templates page, Get Email Template by Id example: folder "
+            "{'type': 'Folder', 'value': 15}), and Get Tokens by Folder Id answers folder as "
+            "the object {type, value} (Adobe's Tokens page example: {'type': 'Folder', "
+            "'value': 416}); the spec reuses the id-keyed Folder and types the token "
+            "folder as a string."
+        ),
+        patch=chain(
+            retype(
+                r"EmailTemplateResponse|LpTemplateResponse|SegmentationResponse",
+                "folder",
+                _FOLDER_REFERENCE,
+            ),
+            retype(
+                r"TokenResponse",
+                "folder",
+                {
+                    "type": "object",
+                    "required": ["type", "value"],
+                    "properties": {
+                        "type": {"type": "string", "enum": ["Folder", "Program"]},
+                        "value": {"type": "integer"},
+                    },
+                },
+            ),
+        ),
+    ),
+    Erratum(
         name="campaign-request-result-is-id-only",
         reason=(
             "Request and Schedule Campaign reuse ResponseOfCampaign (name, type, createdAt, "

@@ -516,6 +516,87 @@ def case_design_asset_browses(probe: Probe, sandbox: SandboxControl) -> None:
 
 
 @case(
+    "getEmailTemplatesUsingGET",
+    "deleteTemplateUsingPOST",
+    "getLandingPageTemplatesUsingGET",
+    "deleteLpTemplateUsingPOST",
+    "getSmartListsUsingGET",
+    "deleteSmartListByIdUsingPOST",
+    "getFilesUsingGET",
+    "getTagTypesUsingGET",
+)
+def case_asset_library(probe: Probe, sandbox: SandboxControl) -> None:
+    for path in ("emailTemplates", "landingPageTemplates", "smartLists", "files", "tagTypes"):
+        page = probe.call("GET", f"/rest/asset/v1/{path}.json", params={"maxReturn": 200})
+        assert page["result"], path
+        empty = probe.call("GET", f"/rest/asset/v1/{path}.json", params={"offset": 5000})
+        assert "result" not in empty, path
+    probe.call("GET", "/rest/asset/v1/emailTemplates.json", params={"status": "draft"})
+    probe.call(
+        "GET",
+        "/rest/asset/v1/smartLists.json",
+        params={
+            "folder": '{"id": 15, "type": "Folder"}',
+            "earliestUpdatedAt": "2020-01-01T00:00:00Z",
+            "latestUpdatedAt": "2030-01-01T00:00:00Z",
+        },
+    )
+    for path, kind in (
+        ("emailTemplate", "email_templates"),
+        ("landingPageTemplate", "landing_page_templates"),
+        ("smartList", "smart_lists"),
+    ):
+        asset_id = sandbox.objects(kind)[0]["id"]
+        gone = probe.call("POST", f"/rest/asset/v1/{path}/{asset_id}/delete.json")
+        assert gone["result"] == [{"id": asset_id}]
+        probe.call("POST", f"/rest/asset/v1/{path}/{asset_id}/delete.json", success=False)
+
+
+@case("getSegmentationUsingGET", "getSegmentsForSegmentationUsingGET")
+def case_segmentations(probe: Probe, sandbox: SandboxControl) -> None:
+    segmentations = probe.call("GET", "/rest/asset/v1/segmentation.json")["result"]
+    probe.call("GET", "/rest/asset/v1/segmentation.json", params={"status": "draft"})
+    for segmentation in segmentations:
+        page = probe.call(
+            "GET",
+            f"/rest/asset/v1/segmentation/{segmentation['id']}/segments.json",
+            params={"status": segmentation["status"], "maxReturn": 200},
+        )
+        assert page["result"]
+    probe.call("GET", "/rest/asset/v1/segmentation/999999/segments.json")
+
+
+@case(
+    "getTokensByFolderIdUsingGET",
+    "deleteTokenByNameUsingPOST",
+    "getFormFieldByFormVidUsingGET",
+    "deleteFormFieldUsingPOST",
+)
+def case_tokens_and_form_fields(probe: Probe, sandbox: SandboxControl) -> None:
+    token = _one(sandbox, "program_tokens", folderType="Program")
+    path = f"/rest/asset/v1/folder/{token['folderId']}/tokens.json"
+    found = probe.call("GET", path, params={"folderType": "Program"})
+    assert token["name"] in [t["name"] for t in found["result"][0]["tokens"]]
+    probe.call("GET", "/rest/asset/v1/folder/15/tokens.json", params={"folderType": "Folder"})
+    probe.call(
+        "POST",
+        f"/rest/asset/v1/folder/{token['folderId']}/tokens/delete.json",
+        data={"folderType": "Program", "name": token["name"], "type": token["type"]},
+    )
+    probe.call("GET", "/rest/asset/v1/folder/999999/tokens.json", success=False)
+    form = _one(sandbox, "forms", status="approved")
+    fields = probe.call("GET", f"/rest/asset/v1/form/{form['id']}/fields.json")
+    assert fields["result"]
+    probe.call("GET", f"/rest/asset/v1/form/{form['id']}/fields.json", params={"status": "draft"})
+    field = fields["result"][-1]["id"]
+    gone = probe.call("POST", f"/rest/asset/v1/form/{form['id']}/field/{field}/delete.json")
+    assert gone["result"] == [{"id": form["id"]}]
+    probe.call(
+        "POST", f"/rest/asset/v1/form/{form['id']}/field/{field}/delete.json", success=False
+    )
+
+
+@case(
     "browseProgramsUsingGET",
     "getProgramByIdUsingGET",
     "getProgramByNameUsingGET",

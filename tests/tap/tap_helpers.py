@@ -207,6 +207,28 @@ def diff_records(
     return problems
 
 
+def catalog_entry(catalog: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(e for e in catalog["streams"] if e["tap_stream_id"] == name)
+
+
+def stream_problems(
+    records: dict[str, list[dict[str, Any]]],
+    sandbox: SandboxControl,
+    catalog: dict[str, Any],
+    names: tuple[str, ...],
+) -> dict[str, list[str]]:
+    """Per stream of ``names``, how the emitted records differ from the ground truth of the
+    same name (the asset streams: one truth kind per stream, nothing unreachable)."""
+    problems = {}
+    for name in names:
+        entry = catalog_entry(catalog, name)
+        truth = [normalize(r, entry["schema"]) for r in sandbox.objects(name)]
+        found = diff_records(records.get(name, []), truth, entry["key_properties"])
+        if found:
+            problems[name] = found
+    return problems
+
+
 def ground_truth_problems(
     records: dict[str, list[dict[str, Any]]],
     sandbox: SandboxControl,

@@ -9,13 +9,9 @@ from typing import Any
 import pytest
 from marketo_sandbox import SandboxServer
 from marketo_sandbox.testing import Fixtures, SandboxControl
-from tap_helpers import diff_records, normalize, run_tap, select_only
+from tap_helpers import catalog_entry, run_tap, select_only, stream_problems
 
 ASSET_STREAMS = ("emails", "forms", "landing_pages", "snippets", "folders")
-
-
-def _entry(catalog: dict[str, Any], name: str) -> dict[str, Any]:
-    return next(e for e in catalog["streams"] if e["tap_stream_id"] == name)
 
 
 def _problems(
@@ -24,26 +20,19 @@ def _problems(
     catalog: dict[str, Any],
     names: tuple[str, ...] = ASSET_STREAMS,
 ) -> dict[str, list[str]]:
-    problems = {}
-    for name in names:
-        entry = _entry(catalog, name)
-        truth = [normalize(r, entry["schema"]) for r in sandbox.objects(name)]
-        found = diff_records(run_records.get(name, []), truth, entry["key_properties"])
-        if found:
-            problems[name] = found
-    return problems
+    return stream_problems(run_records, sandbox, catalog, names)
 
 
 def test_asset_streams_are_discovered_unselected_with_their_keys(catalog: dict[str, Any]) -> None:
     for name in ASSET_STREAMS:
-        entry = _entry(catalog, name)
+        entry = catalog_entry(catalog, name)
         root = next(m["metadata"] for m in entry["metadata"] if m["breadcrumb"] == [])
         assert root.get("selected-by-default") is False, name
         assert root.get("selected") is not True, name
         expected = ["id"] if name == "folders" else ["id", "status"]
         assert entry["key_properties"] == expected
-    assert _entry(catalog, "emails")["replication_key"] == "updatedAt"
-    assert _entry(catalog, "forms").get("replication_method") == "FULL_TABLE"
+    assert catalog_entry(catalog, "emails")["replication_key"] == "updatedAt"
+    assert catalog_entry(catalog, "forms").get("replication_method") == "FULL_TABLE"
 
 
 def test_full_sync_of_the_asset_streams_equals_ground_truth(

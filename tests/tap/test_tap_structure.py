@@ -95,10 +95,15 @@ def test_the_default_catalog_syncs_in_this_order(catalog: dict[str, Any]) -> Non
     families = list(dict.fromkeys(_family(name) for name in _ordered_streams(catalog)))
     assert families == [
         "activity_types",
-        # Design assets (not selected by default): folders first, each asset after them.
+        # Assets (not selected by default): folders first, each asset after them.
+        "channels",
         "folders",
+        "email_templates",
         "emails",
+        "files",
+        "form_fields",
         "forms",
+        "landing_page_templates",
         "landing_pages",
         "leads",
         "activities_*",
@@ -109,11 +114,19 @@ def test_the_default_catalog_syncs_in_this_order(catalog: dict[str, Any]) -> Non
         "opportunity_roles",
         "programs",
         "campaigns",
+        # Tags, costs and tokens after programs: a first sync reuses its program ids.
+        "program_costs",
         "program_memberships",
+        "program_tags",
+        "program_tokens",
         "salespersons",
+        "segmentations",
+        "segments",
+        "smart_lists",
         "snippets",
         "static_lists",
         "list_memberships",
+        "tag_types",
     ]
 
 

@@ -137,3 +137,8 @@ def browse_folders(ctx: Ctx) -> dict[str, Any]:
         selected.append(folder)
     return envelope.asset_ok([render_asset(f) for f in selected[offset : offset + max_return]])
 
+
+
+# The other asset browses (templates, smart lists, files...) check these arguments alike.
+status_arg = _status
+folder_arg = _folder_ref

@@ -94,7 +94,7 @@ def _browse_filter(prog: dict[str, Any], filter_type: str, values: list[str]) ->
     raise ApiError("1003", f"Invalid filterType '{filter_type}'")
 
 
-@router.route("/rest/asset/v1/program/<int:program_id>.json", ("GET",), fidelity_only=True)
+@router.route("/rest/asset/v1/program/<int:program_id>.json", ("GET",))
 def get_program(ctx: Ctx, program_id: int) -> dict[str, Any]:
     prog = program(ctx.store, program_id)
     return envelope.asset_ok([render_program(prog, full=True)] if prog else [])
@@ -107,7 +107,7 @@ def get_program_by_name(ctx: Ctx) -> dict[str, Any]:
     return envelope.asset_ok([render_program(p, full=True) for p in found])
 
 
-@router.route("/rest/asset/v1/channels.json", ("GET",), fidelity_only=True)
+@router.route("/rest/asset/v1/channels.json", ("GET",))
 def browse_channels(ctx: Ctx) -> dict[str, Any]:
     offset, max_return = asset_paging(ctx)
     items = [c.as_asset() for c in CHANNELS.values()][offset : offset + max_return]

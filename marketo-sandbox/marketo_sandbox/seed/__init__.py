@@ -141,6 +141,7 @@ def build(store: Store, spec: SeedSpec, anchor: float | None = None) -> None:
         campaigns,
         leads,
         lists,
+        marketing_assets,
         objects,
         programs,
     )

@@ -49,6 +49,7 @@ def _register_all() -> None:
         campaigns,
         leads,
         lists,
+        marketing_assets,
         objects,
         programs,
     )
