@@ -23,7 +23,6 @@ from marketo_core.timeutil import format_marketo_datetime
 
 from tap_marketo_crm import schemas as s
 from tap_marketo_crm.streams.base import MarketoStream, chunked
-from tap_marketo_crm.windows import parse_ts
 
 if TYPE_CHECKING:
     from tap_marketo_crm.tap import TapMarketoCRM
@@ -157,8 +156,7 @@ class ActivityFeed:
 
 def feed_position(stream: MarketoStream) -> dt.datetime | None:
     """Where a consumer's feed reading stands (None: it has never read the feed)."""
-    value = stream.stream_state.get("feed_since")
-    return parse_ts(value) if value else None
+    return stream.feed_position()
 
 
 def merge_losers(event: Mapping[str, Any]) -> list[int]:
