@@ -160,10 +160,9 @@ def log_lost(logger: logging.Logger, stream: str, found: Gap) -> None:
     bring those rows back."""
     logger.warning(
         "'%s': activities of %s were pruned by Marketo before this run (its retention "
-        "keeps them since %s): they are lost and cannot be synced; the stream goes on "
-        "from %s",
+        "keeps them since %s): they are lost and cannot be synced; the stream reads on "
+        "from its bookmark and gets what Marketo still has",
         stream,
         found.lost,
-        format_marketo_datetime(found.kept_since),
         format_marketo_datetime(found.kept_since),
     )

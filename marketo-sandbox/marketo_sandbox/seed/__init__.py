@@ -27,6 +27,8 @@ log = logging.getLogger("marketo_sandbox.seed")
 class SeedSpec:
     name: str = "small"
     leads: int = 200
+    # Activities logged over the seed's span: those Marketo's retention has pruned by the
+    # anchor (old high-volume types...) are not kept, so fewer are stored.
     activities: int = 2_000
     companies: int = 20
     salespersons: int = 5

@@ -281,13 +281,7 @@ class MarketoStream(Stream):
         if self.name in self.run.retention_stops:
             self.logger.info("Skipping '%s': its position is behind retention", self.name)
             return
-        # A dry run (--test) caps the records: a partial read must not retire any row.
-        version = None
-        if self.reads_whole_table and self.ABORT_AT_RECORD_COUNT is None:
-            version = self.tap.initialized_at  # milliseconds: a later run, a larger version
-        elif self.recovering:
-            # A re-read after a retention gap: the same version until it is complete.
-            version = int(self.stream_state["table_version"])
+        version = self.table_version()
         if version is not None:
             sdk_seam.start_table_version(self, version)
         try:
@@ -295,9 +289,9 @@ class MarketoStream(Stream):
             if version is not None:
                 sys.stdout.flush()
                 sdk_seam.write_activate_version(self, version)
-            if self.recovering:
-                self.stream_state.pop("table_version", None)
-                self.save_state()
+                if self.recovering:
+                    self.stream_state.pop("table_version", None)
+                    self.save_state()
         except QuotaExhausted as exc:
             self.save_state()
             self.run.stop(exc, self.name)
@@ -311,6 +305,19 @@ class MarketoStream(Stream):
         finally:
             sys.stdout.flush()
         yield from ()
+
+    def table_version(self) -> int | None:
+        """The version this run's records carry when it reads the whole table (None: it
+        does not), so that ACTIVATE_VERSION after the last one retires the rest."""
+        # A dry run (--test) caps the records: a partial read must not retire any row.
+        if self.ABORT_AT_RECORD_COUNT is not None:
+            return None
+        if self.reads_whole_table:
+            return self.tap.initialized_at  # milliseconds: a later run, a larger version
+        if self.recovering:
+            # A re-read after a retention gap: the same version until it is complete.
+            return int(self.stream_state["table_version"])
+        return None
 
     def sync_records(self) -> None:
         raise NotImplementedError
