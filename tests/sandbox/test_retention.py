@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from marketo_sandbox import SandboxServer
+from marketo_sandbox import SandboxServer, cli
 from marketo_sandbox.config import SandboxConfig
 from marketo_sandbox.domain import retention
 from marketo_sandbox.model import activity_types as at
@@ -223,6 +223,18 @@ def test_the_seed_holds_only_what_marketo_still_serves(
     # The seed still has every retention class.
     types = {r["activityTypeId"] for r in rows}
     assert {at.DELETE_LEAD, at.VISIT_WEBPAGE, at.NEW_LEAD, at.OPEN_EMAIL} <= types
+
+
+def test_the_command_line_sets_retention() -> None:
+    default = cli.config_from_args(cli._parser().parse_args(["serve"]))
+    assert default.activity_retention is True
+    changed = cli.config_from_args(
+        cli._parser().parse_args(
+            ["serve", "--no-activity-retention", "--activity-retention-months", "37"]
+        )
+    )
+    assert changed.activity_retention is False
+    assert changed.activity_retention_months == 37
 
 
 def test_months_before_keeps_the_day_or_takes_the_months_last() -> None:
