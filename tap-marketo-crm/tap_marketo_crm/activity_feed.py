@@ -75,8 +75,11 @@ class ActivityFeed:
 
     def _needs(self) -> list[FeedNeed]:
         needs = []
+        # A stream skipped at a retention gap reads nothing (its old position would make
+        # the feed read years of activities for no one).
+        skipped = self.tap.run.retention_stops
         for stream in self.tap.streams.values():
-            if isinstance(stream, MarketoStream) and stream.selected:
+            if isinstance(stream, MarketoStream) and stream.selected and stream.name not in skipped:
                 need = stream.feed_need()
                 if need is not None:
                     needs.append(need)
