@@ -26,6 +26,7 @@ from werkzeug.wrappers import Request, Response
 from marketo_sandbox import envelope
 from marketo_sandbox.config import SandboxConfig
 from marketo_sandbox.control.faults import FaultInjector
+from marketo_sandbox.domain import retention
 from marketo_sandbox.envelope import ApiError, HttpError
 from marketo_sandbox.limits import Limits
 from marketo_sandbox.store import Store
@@ -180,6 +181,7 @@ class SandboxApp:
         self.store = store
         self.clock: Callable[[], float] = lambda: time.time() + self.config.clock_offset_seconds
         store.clock = self.clock
+        store.activities_kept = lambda: retention.kept_condition(self.config, self.clock())
         self.limits = Limits(config, self.clock)
         self.faults = FaultInjector()
         self.tokens: TokenIssuer = TokenIssuer(config, self.clock)

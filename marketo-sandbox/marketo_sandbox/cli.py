@@ -57,6 +57,16 @@ def _parser() -> argparse.ArgumentParser:
         "--csv-quirks", action="store_true", help="bulk files with NULs, bare CRs, multi-line cells"
     )
     serve.add_argument(
+        "--no-activity-retention",
+        action="store_true",
+        help="serve every activity however old (real instances prune them: off by default)",
+    )
+    serve.add_argument(
+        "--activity-retention-months",
+        type=int,
+        help="months kept of the activity types not pruned sooner (25; 37 with extended retention)",
+    )
+    serve.add_argument(
         "--profile",
         help="instance profiles, comma-separated: " + ", ".join(sorted(PROFILES)),
     )
@@ -75,7 +85,10 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         "max_concurrent_calls": args.max_concurrency,
         "daily_call_quota": args.daily_quota,
         "latency_ms": args.latency_ms,
+        "activity_retention_months": args.activity_retention_months,
     }
+    if args.no_activity_retention:
+        mapping["activity_retention"] = False
     if args.export_quota_mb is not None:
         mapping["export_daily_quota_bytes"] = int(args.export_quota_mb * 1024 * 1024)
     if args.export_delay is not None:

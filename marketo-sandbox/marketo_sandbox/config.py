@@ -72,6 +72,13 @@ class SandboxConfig:
     # (on by default) for emulating a subscription that refuses `updatedAt` there too.
     custom_object_updated_at_filter: bool = True
 
+    # Activity retention (docs/MARKETO.md section 9): Marketo prunes Delete Lead after 14
+    # days, its high-volume types after 90 days and the rest after
+    # ``activity_retention_months`` (25 by default, 37 with Adobe's extended retention).
+    # On, as on every real instance; off for a test that needs old activities.
+    activity_retention: bool = True
+    activity_retention_months: int = 25
+
     # Shift the sandbox clock (e.g. +86400 to see the daily quota reset or files expire).
     clock_offset_seconds: float = 0.0
 

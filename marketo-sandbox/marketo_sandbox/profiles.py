@@ -8,7 +8,7 @@ happens (the layer that owns the rule, never the routes). docs/MARKETO.md sectio
 facts each profile emulates.
 
 Retention is not a profile: real instances all prune activities, so the sandbox does too
-unless ``retention`` is switched off.
+unless ``activity_retention`` is switched off (see ``domain.retention``).
 """
 
 from __future__ import annotations

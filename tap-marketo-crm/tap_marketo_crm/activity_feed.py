@@ -23,7 +23,6 @@ from marketo_core.timeutil import format_marketo_datetime
 
 from tap_marketo_crm import schemas as s
 from tap_marketo_crm.streams.base import MarketoStream, chunked
-from tap_marketo_crm.windows import parse_ts
 
 if TYPE_CHECKING:
     from tap_marketo_crm.tap import TapMarketoCRM
@@ -76,8 +75,11 @@ class ActivityFeed:
 
     def _needs(self) -> list[FeedNeed]:
         needs = []
+        # A stream skipped at a retention gap reads nothing (its old position would make
+        # the feed read years of activities for no one).
+        skipped = self.tap.run.retention_stops
         for stream in self.tap.streams.values():
-            if isinstance(stream, MarketoStream) and stream.selected:
+            if isinstance(stream, MarketoStream) and stream.selected and stream.name not in skipped:
                 need = stream.feed_need()
                 if need is not None:
                     needs.append(need)
@@ -157,8 +159,7 @@ class ActivityFeed:
 
 def feed_position(stream: MarketoStream) -> dt.datetime | None:
     """Where a consumer's feed reading stands (None: it has never read the feed)."""
-    value = stream.stream_state.get("feed_since")
-    return parse_ts(value) if value else None
+    return stream.feed_position()
 
 
 def merge_losers(event: Mapping[str, Any]) -> list[int]:

@@ -21,8 +21,11 @@ from tap_marketo_crm.probe import (
     object_type_floors,
     sees_every_partition,
 )
+from tap_marketo_crm.retention import STOP, Gap, Retention, gap, log_lost, log_recovery
 from tap_marketo_crm.scheduling import ExportScheduler, UpcomingStream
 from tap_marketo_crm.settings import setting
+from tap_marketo_crm.state import state_time
+from tap_marketo_crm.streams.base import MarketoStream
 from tap_marketo_crm.windows import parse_ts, whole_second
 
 if TYPE_CHECKING:
@@ -35,6 +38,11 @@ _MB = 1024 * 1024
 # or left an export pending at its timeout: state is saved and the next run resumes.
 # 75 is EX_TEMPFAIL ("temporary failure, try again later").
 EXIT_RESUMABLE = 75
+# Exit status of a run where a stream derived from activities found its position older
+# than Marketo's activity retention and ``on_retention_gap`` is ``stop``: that stream was
+# skipped with its state kept; someone must decide (re-sync it, or accept the loss).
+# 65 is EX_DATAERR ("the input data was incorrect"): Marketo no longer has it.
+EXIT_RETENTION_GAP = 65
 
 # Lead fields companies and sales persons are read by (docs/MARKETO.md section 8).
 COMPANY_KEY = "externalCompanyId"
@@ -75,6 +83,8 @@ class SyncRun:
     program_records: dict[int, dict[str, Any]] | None = None
     # Every static list id (the lists stream always reads them all).
     list_ids: list[int] | None = None
+    # Streams skipped because of a retention gap (on_retention_gap = stop), with the gap.
+    retention_stops: dict[str, Gap] = field(default_factory=dict)
     _feed: ActivityFeed | None = field(default=None, init=False, repr=False)
     # Where leads begin (probe.lead_floor), probed at most once per run: the leads
     # stream, lead-linked custom objects and key-only lead exports share it.
@@ -101,6 +111,51 @@ class SyncRun:
                     start_date,
                 )
         return cls(tap=tap, now=now)
+
+    def check_retention(self) -> None:
+        """Before any stream reads: compare every selected stream's position with what
+        Marketo still keeps of the activities it reads (see ``retention``).
+
+        An activity stream (and ``deleted_leads``) behind retention lost rows for good:
+        one warning naming the interval. A stream derived from activities recovers by a
+        full re-read (its positions forgotten, its records versioned and ACTIVATE_VERSION
+        sent once the re-read is complete, across runs if need be), or, with
+        ``on_retention_gap`` = ``stop``, is skipped with its state kept.
+        """
+        config = self.tap.config
+        policy = Retention(months=int(setting(config, "activity_retention_months")))
+        stop = setting(config, "on_retention_gap") == STOP
+        for stream in self.tap.streams.values():
+            if not isinstance(stream, MarketoStream) or not stream.selected:
+                continue
+            logged = stream.logged_activity_types()
+            if logged:
+                found = gap(stream.bookmark(), logged, self.now, policy, stream.type_names())
+                if found is not None:
+                    log_lost(self.tap.logger, stream.name, found)
+            derived = stream.derived_activity_types()
+            if not derived or stream.recovering:
+                continue
+            found = gap(stream.feed_position(), derived, self.now, policy)
+            if found is None:
+                continue
+            if stop:
+                self.retention_stops[stream.name] = found
+                self.tap.logger.error(
+                    "'%s': position %s is older than Marketo's activity retention (types "
+                    "%s kept since %s): the events of %s are gone. Skipped with its state "
+                    "kept (on_retention_gap=stop); set on_retention_gap=recover to re-read "
+                    "it whole. Exit status %d.",
+                    stream.name,
+                    state_time(found.position),
+                    list(found.type_ids),
+                    state_time(found.kept_since),
+                    found.lost,
+                    EXIT_RETENTION_GAP,
+                )
+                continue
+            log_recovery(self.tap.logger, stream.name, found, stream.activates_on_restart)
+            stream.restart_table()
 
     def lead_floor(self) -> dt.datetime | None:
         """No living lead (nor lead-linked custom object record) is older than this."""
@@ -145,8 +200,12 @@ class SyncRun:
 
             def upcoming() -> list[UpcomingStream]:
                 # Selected streams in sync order; those with no bulk export say so
-                # (export_key None).
-                return [st for st in tap.streams.values() if st.selected]  # type: ignore[misc]
+                # (export_key None). Streams skipped at a retention gap queue nothing.
+                return [
+                    st  # type: ignore[misc]
+                    for st in tap.streams.values()
+                    if st.selected and st.name not in self.retention_stops
+                ]
 
             def usage() -> tuple[float, float | None]:
                 today = tap.export_usage

@@ -107,6 +107,28 @@ CONFIG_SCHEMA: dict[str, Any] = with_connection_settings(
             "backfill older windows, newest first, down to start_date in later runs. State "
             "keeps both edges per activity type.",
         ),
+        th.Property(
+            "activity_retention_months",
+            th.IntegerType(minimum=1, maximum=120),
+            default=25,
+            description="Months Marketo keeps the activity types it does not prune sooner "
+            "(Delete Lead: 14 days; Add to List, Change Data Value, Visit Webpage and the "
+            "other high-volume types: 90 days): 25 on a standard subscription, 37 with "
+            "Adobe's extended data retention. Decides when a stream's position is older "
+            "than what Marketo still keeps (a retention gap).",
+        ),
+        th.Property(
+            "on_retention_gap",
+            th.StringType,
+            allowed_values=["recover", "stop"],
+            default="recover",
+            description="What a stream derived from activities (lead deletes and merges, "
+            "list memberships, opportunities and roles, program memberships) does when its "
+            "position is older than Marketo's activity retention, so that events were lost: "
+            "'recover' re-reads its whole table, sent with ACTIVATE_VERSION so loaders drop "
+            "rows that vanished; 'stop' skips it, keeps its state, and the run exits with "
+            "status 65.",
+        ),
     ).to_dict(),
     max_daily_calls=40_000,
     headroom_setting=False,
@@ -134,6 +156,7 @@ RANGE_REASONS: dict[str, str] = {
     "progress_interval_seconds": "seconds between progress lines",
     "rate_limit_calls": f"the tap keeps {RATE_LIMIT_HEADROOM} calls of headroom in each window",
     "rate_limit_window_seconds": "Marketo's window is 20 s",
+    "activity_retention_months": "Adobe's retention is 25 months, 37 with extended retention",
 }
 
 _TYPE_NAMES = {

@@ -19,7 +19,7 @@ from singer_sdk.plugin_base import SingerCommand
 
 from tap_marketo_crm import discovery, sdk_seam
 from tap_marketo_crm.pipeline import ExportUsage
-from tap_marketo_crm.run import EXIT_RESUMABLE, SyncRun
+from tap_marketo_crm.run import EXIT_RESUMABLE, EXIT_RETENTION_GAP, SyncRun
 from tap_marketo_crm.settings import CONFIG_SCHEMA, SECRETS, config_errors, setting
 from tap_marketo_crm.state import STATE_KEY, raw_state, state_section
 from tap_marketo_crm.streams.base import MarketoStream
@@ -81,6 +81,7 @@ class TapMarketoCRM(sdk_seam.SeamTap):
     def run(self) -> SyncRun:
         if self._run is None:
             self._run = SyncRun.start(self)
+            self._run.check_retention()
         return self._run
 
     def close_client(self) -> None:
@@ -177,7 +178,8 @@ class TapMarketoCRM(sdk_seam.SeamTap):
 
 
 def _sync_and_exit(tap: TapMarketoCRM) -> None:
-    """Sync, report the calls made, and exit 75 when the run stopped resumably."""
+    """Sync, report the calls made, and exit 65 when a stream was skipped at a retention
+    gap (on_retention_gap = stop), 75 when the run stopped resumably."""
     try:
         tap.sync_all()
     finally:
@@ -186,6 +188,9 @@ def _sync_and_exit(tap: TapMarketoCRM) -> None:
             tap.logger.info("Marketo API calls this run: %d", tap._client.calls_made)
         tap.close_client()
     sys.stdout.flush()
+    if tap.run.retention_stops:
+        # Before 75: running again later does not help, someone has to decide.
+        sys.exit(EXIT_RETENTION_GAP)
     if tap.run.incomplete:
         sys.exit(EXIT_RESUMABLE)
 

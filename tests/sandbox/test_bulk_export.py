@@ -146,6 +146,11 @@ def activity_rows(server: SandboxServer, start: str, end: str) -> dict[str, dict
 
 # A window three years back: older than any seeded data, so tests own what is in it.
 def quiet_window(server: SandboxServer) -> tuple[datetime, datetime]:
+    """A 20-day window before the seed's data, so a test's own activities are alone in it.
+
+    Marketo would have pruned activities that old (its retention policy), so retention is
+    switched off for the test (the per-test fixture turns it back on)."""
+    SandboxControl(server.url).configure(activity_retention=False)
     start = (now(server) - timedelta(days=3 * 365)).replace(microsecond=0)
     return start, start + timedelta(days=20)
 

@@ -30,7 +30,6 @@ CARS_DEFINED = "2022-01-10T00:00:00Z"
 LONE_CAR = "2022-08-01T12:00:00Z"  # linked to the lone lead
 SUBSCRIPTIONS_DEFINED = "2023-02-01T00:00:00Z"
 LONE_SUBSCRIPTION = "2023-04-20T08:30:00Z"
-LONE_ACTIVITY = "2023-09-09T09:09:09Z"  # Interesting Moment, a rare type
 INTERESTING_MOMENT = 46
 VISIT_WEBPAGE, NEW_LEAD = 1, 12
 BULK_STREAMS = ("leads", "custom_car_c", "custom_subscription_c", "activities_*")
@@ -39,6 +38,11 @@ BULK_STREAMS = ("leads", "custom_car_c", "custom_subscription_c", "activities_*"
 def _recent(days_ago: float) -> str:
     when = dt.datetime.now(dt.UTC) - dt.timedelta(days=days_ago)
     return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# Interesting Moment, a rare type, 20 months back: long before any other activity, and
+# still within Marketo's 25-month retention of that type (older, it would be pruned).
+LONE_ACTIVITY = _recent(20 * 30.4)
 
 
 @pytest.fixture(scope="module")

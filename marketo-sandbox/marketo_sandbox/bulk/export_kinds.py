@@ -389,6 +389,12 @@ class ActivitiesExport(ExportKind):
             if flt.get(name):
                 where.append(f"json_extract(data, '{path}') IN ({','.join('?' * len(flt[name]))})")
                 params.extend(flt[name])
+        kept = store.activities_kept()
+        if kept is not None:
+            # Retention: pruned activities are gone from exports too (docs/MARKETO.md
+            # section 9), as of when the job's file is written.
+            where.append(kept[0])
+            params.extend(kept[1])
         # Index order of activities_date: a 31-day window streams without a sort.
         sql = f"SELECT data FROM activities WHERE {' AND '.join(where)} ORDER BY activityDate, id"  # noqa: S608
         order = ACTIVITY_COLUMNS + ACTIVITY_OPTIONAL

@@ -66,6 +66,11 @@ def _scan(ctx: Ctx, where: list[str], params: list[Any]) -> tuple[list[dict[str,
     if lead_ids:
         where.append(f"leadId IN ({','.join('?' * len(lead_ids))})")
         params.extend(lead_ids)
+    kept = ctx.store.activities_kept()
+    if kept is not None:
+        # Retention: Marketo no longer serves pruned activities (docs/MARKETO.md section 9).
+        where.append(kept[0])
+        params.extend(kept[1])
     list_id = ctx.int_arg("listId")
     if list_id is not None:
         where.append("leadId IN (SELECT leadId FROM list_members WHERE listId=?)")

@@ -1,4 +1,6 @@
-"""Seed data: a realistic Marketo instance spread over 13+ months.
+"""Seed data: a realistic Marketo instance spread over 13+ months, holding only the
+activities Marketo's retention still serves (``domain.retention``: no high-volume type
+older than 90 days, no Delete Lead older than 14).
 
 Domain modules register seeders with :func:`seeder`; :func:`build` runs them in order
 (sales persons and companies before the leads that point at them, leads before the
@@ -27,6 +29,8 @@ log = logging.getLogger("marketo_sandbox.seed")
 class SeedSpec:
     name: str = "small"
     leads: int = 200
+    # Activities logged over the seed's span: those Marketo's retention has pruned by the
+    # anchor (old high-volume types...) are not kept, so fewer are stored.
     activities: int = 2_000
     companies: int = 20
     salespersons: int = 5

@@ -13,6 +13,9 @@ from json.encoder import encode_basestring as _quote
 from random import Random
 from typing import Any
 
+from marketo_sandbox.config import SandboxConfig
+from marketo_sandbox.domain import retention
+from marketo_sandbox.domain.retention import Cutoffs
 from marketo_sandbox.model import activity_types as at
 from marketo_sandbox.model.activity_types import ACTIVITY_TYPES_BY_ID
 from marketo_sandbox.model.leads import (
@@ -529,6 +532,10 @@ def seed_activities(store: Store, spec: SeedSpec, rng: Random, now: float) -> No
         cum.append(total_weight)
 
     day = 86400
+    # Only what Marketo still serves a day after the anchor is stored (activity
+    # retention, see domain.retention): no 10-month-old Visit Webpage, and a test running
+    # within that day reads the same rows from the API as from the ground truth.
+    served = seed_retention(now)
     first = min([*created[:1], *([to_epoch(earliest)] if earliest else [])], default=now)
     start_day = math.floor(first / day) * day
     days = max(1, math.ceil((now - start_day) / day))
@@ -608,13 +615,16 @@ def seed_activities(store: Store, spec: SeedSpec, rng: Random, now: float) -> No
                     events.append((t, 2, (index, type_id)))
             events.sort(key=lambda e: (e[0], e[1]))
             for t, kind, payload in events:
-                activity_id += 1
                 if kind == 1:
                     lead_id, date, type_id, raw = payload
+                    if not served.kept(type_id, date):
+                        continue
+                    activity_id += 1
                     renumbered.append(
                         (activity_id, lead_id, date, type_id, raw, activity_id, str(activity_id))
                     )
                 elif kind == 0:
+                    activity_id += 1
                     row = leads[payload]
                     attrs = {
                         "Created Date": row["createdAt"][:10],
@@ -629,12 +639,18 @@ def seed_activities(store: Store, spec: SeedSpec, rng: Random, now: float) -> No
                 else:
                     index, type_id = payload
                     lead_id = lead_ids[index]
+                    # Built even when Marketo has pruned it: the lead keeps the values
+                    # its old changes set, as a real lead does once its log is pruned.
                     pav_id, pav, attrs, campaign = factory.build(type_id, lead_id, t)
+                    date = format_ts(t)
+                    if not served.kept(type_id, date):
+                        continue
+                    activity_id += 1
                     batch.append(
                         _row(
                             activity_id,
                             lead_id,
-                            format_ts(t),
+                            date,
                             type_id,
                             attrs,
                             campaign=campaign,
@@ -661,6 +677,13 @@ def seed_activities(store: Store, spec: SeedSpec, rng: Random, now: float) -> No
             (_ORDERED_THROUGH, activity_id),
         )
         _apply_changes(db, factory.changed)
+
+
+def seed_retention(now: float) -> Cutoffs:
+    """Retention as a seed applies it: Marketo's default policy a day after ``now``."""
+    found = retention.cutoffs(SandboxConfig(activity_retention=True), now + 86400)
+    assert found is not None
+    return found
 
 
 def _apply_changes(

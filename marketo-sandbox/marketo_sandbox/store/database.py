@@ -51,6 +51,10 @@ class Store:
         self.path = self.directory / "marketo.db"
         self.snapshot_path = self.directory / "seed.db"
         self.clock = clock
+        # An SQL condition on ``activities`` rows true for those Marketo still serves, and
+        # its parameters; None when every row is served. The app sets it from its config
+        # and clock (activity retention, see ``domain.retention``).
+        self.activities_kept: Callable[[], tuple[str, list[Any]] | None] = lambda: None
         self._local = threading.local()
         self._write_lock = threading.RLock()
         self._generation = 0

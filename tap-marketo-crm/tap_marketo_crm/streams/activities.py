@@ -82,6 +82,13 @@ class ActivityStream(MarketoStream):
         assert type_id is not None, self.name
         return type_id
 
+    def logged_activity_types(self) -> tuple[int, ...]:
+        return (self.activity_type_id,)
+
+    def type_names(self) -> dict[int, str]:
+        # The describe name, from the stream's (activities_visit_webpage: visit webpage).
+        return {self.activity_type_id: self.name.removeprefix(ACTIVITY_PREFIX).replace("_", " ")}
+
     def progress(self) -> TypeProgress:
         edge = self.stream_state.get("backfill_until")
         return TypeProgress(

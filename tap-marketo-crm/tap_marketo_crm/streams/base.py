@@ -70,6 +70,9 @@ class MarketoStream(Stream):
     # its records carry the run's table version and ACTIVATE_VERSION follows the last of
     # them, so a loader that honours it drops the rows Marketo no longer has.
     reads_whole_table: ClassVar[bool] = False
+    # Whether a full re-read after a retention gap covers every record (then it is sent
+    # with ACTIVATE_VERSION); False where Marketo has no complete listing to re-read.
+    activates_on_restart: ClassVar[bool] = True
 
     def __init__(self, tap: TapMarketoCRM, schema: dict[str, Any], name: str | None = None) -> None:
         self._marketo_tap = tap
@@ -184,6 +187,51 @@ class MarketoStream(Stream):
             return None
         return parse_ts(value)
 
+    # --- activity retention (see ``retention`` and ``SyncRun.check_retention``) ---------
+
+    def feed_position(self) -> dt.datetime | None:
+        """Where this stream's activity feed reading stands (None: it never read it)."""
+        value = self.stream_state.get("feed_since")
+        return parse_ts(value) if value else None
+
+    def derived_activity_types(self) -> tuple[int, ...]:
+        """Activity types this stream's records are derived from, read from
+        :meth:`feed_position` (a retention gap there loses changes; a full re-read recovers)."""
+        return ()
+
+    def logged_activity_types(self) -> tuple[int, ...]:
+        """Activity types this stream's records ARE, read from its bookmark (a retention
+        gap there loses rows for good)."""
+        return ()
+
+    def type_names(self) -> dict[int, str]:
+        """Describe names of :meth:`logged_activity_types` (retention by name)."""
+        return {}
+
+    @property
+    def recovering(self) -> bool:
+        """Whether a full re-read after a retention gap is under way (maybe since an
+        earlier run): its records carry ``table_version``, ACTIVATE_VERSION follows."""
+        return self.stream_state.get("table_version") is not None
+
+    def restart_table(self) -> None:
+        """Forget this stream's positions (and export jobs planned from them) so that it
+        reads its whole table, versioned when that covers every record; state is written
+        at once, so a run that dies goes on with the re-read."""
+        state = self.stream_state
+        for key in (
+            "replication_key",
+            "replication_key_value",
+            "feed_since",
+            "export_job",
+            "next_export_jobs",
+            "next_export_job",
+        ):
+            state.pop(key, None)
+        if self.activates_on_restart:
+            state["table_version"] = self.tap.initialized_at
+        self.save_state()
+
     def updated_range(self) -> dict[str, Any]:
         """An asset browse's ``earliestUpdatedAt``/``latestUpdatedAt`` from the bookmark
         (less the lookback) to this run's now; empty on a first sync (read everything)."""
@@ -230,16 +278,20 @@ class MarketoStream(Stream):
         if self.run.stopped is not None:
             self.logger.info("Skipping '%s': the run stopped at a daily limit", self.name)
             return
-        # A dry run (--test) caps the records: a partial read must not retire any row.
-        version = None
-        if self.reads_whole_table and self.ABORT_AT_RECORD_COUNT is None:
-            version = self.tap.initialized_at  # milliseconds: a later run, a larger version
+        if self.name in self.run.retention_stops:
+            self.logger.info("Skipping '%s': its position is behind retention", self.name)
+            return
+        version = self.table_version()
+        if version is not None:
             sdk_seam.start_table_version(self, version)
         try:
             self.sync_records()
             if version is not None:
                 sys.stdout.flush()
                 sdk_seam.write_activate_version(self, version)
+                if self.recovering:
+                    self.stream_state.pop("table_version", None)
+                    self.save_state()
         except QuotaExhausted as exc:
             self.save_state()
             self.run.stop(exc, self.name)
@@ -253,6 +305,19 @@ class MarketoStream(Stream):
         finally:
             sys.stdout.flush()
         yield from ()
+
+    def table_version(self) -> int | None:
+        """The version this run's records carry when it reads the whole table (None: it
+        does not), so that ACTIVATE_VERSION after the last one retires the rest."""
+        # A dry run (--test) caps the records: a partial read must not retire any row.
+        if self.ABORT_AT_RECORD_COUNT is not None:
+            return None
+        if self.reads_whole_table:
+            return self.tap.initialized_at  # milliseconds: a later run, a larger version
+        if self.recovering:
+            # A re-read after a retention gap: the same version until it is complete.
+            return int(self.stream_state["table_version"])
+        return None
 
     def sync_records(self) -> None:
         raise NotImplementedError

@@ -145,6 +145,13 @@ class OpportunitiesStream(_FeedDrivenStream):
     name = "opportunities"
     primary_keys_default = ("marketoGUID",)
     path = "/rest/v1/opportunities.json"
+    # Opportunities are found only through the activities naming them: after a retention
+    # gap, a re-read is what a first sync reads, which is not every opportunity.
+    activates_on_restart = False
+
+    def derived_activity_types(self) -> tuple[int, ...]:
+        # Update Opportunity (90 days) says which ones changed.
+        return OPPORTUNITY_TYPES
 
     def sync_records(self) -> None:
         keys = {k for k in (_opportunity_key(e) for e in self.events()) if k}
@@ -168,6 +175,7 @@ class OpportunitiesStream(_FeedDrivenStream):
 
 
 RoleKey = tuple[str, int, str]
+LEAD_ID = "leadId"  # roles are searchable by it
 ROLE_KEY_FIELDS = ("externalOpportunityId", "leadId", "role")
 
 
@@ -200,9 +208,21 @@ class OpportunityRolesStream(_FeedDrivenStream):
         schema["properties"][s.SDC_DELETED_AT] = s.DATETIME
         return schema
 
+    def derived_activity_types(self) -> tuple[int, ...]:
+        return (ADD_TO_OPPORTUNITY, REMOVE_FROM_OPPORTUNITY)
+
     def sync_records(self) -> None:
-        events = self.events()
         writer = self.writer()
+        if self.recovering:
+            # After a retention gap: every role of every lead (the feed no longer names
+            # them all), one call per 300 leads, sent with ACTIVATE_VERSION.
+            lead_ids = lead_keys(self, "id")
+            for record in self.fetch(LEAD_ID, lead_ids, *ROLE_KEY_FIELDS):
+                writer.write(record)
+            self.log_written(writer, f" ({len(lead_ids)} leads)")
+            self.finish()
+            return
+        events = self.events()
         if feed_position(self) is None:
             # First sync: every role of every opportunity the feed names.
             keys = {k for k in (_opportunity_key(e) for e in events) if k}

@@ -19,7 +19,13 @@ from typing import Any
 from marketo_core.errors import MarketoAPIError
 
 from tap_marketo_crm import schemas as s
-from tap_marketo_crm.activity_feed import MERGE_LEADS, FeedNeed, feed_position, merge_losers
+from tap_marketo_crm.activity_feed import (
+    DELETE_LEAD,
+    MERGE_LEADS,
+    FeedNeed,
+    feed_position,
+    merge_losers,
+)
 from tap_marketo_crm.pipeline import ExportUnit
 from tap_marketo_crm.probe import first_sync_start
 from tap_marketo_crm.records import RecordWriter
@@ -94,6 +100,10 @@ class LeadsStream(WindowedExportStream):
             return None
         return FeedNeed(since=since - self.lookback, type_ids=(MERGE_LEADS,), deletes=True)
 
+    def derived_activity_types(self) -> tuple[int, ...]:
+        # Deletes and merges flag leads: a gap loses them, a full re-export recovers.
+        return (DELETE_LEAD, MERGE_LEADS)
+
     def after_windows(self, writer: RecordWriter) -> None:
         need = self.feed_need()
         if need is not None and self.run.stopped is None:
@@ -145,6 +155,9 @@ class DeletedLeadsStream(MarketoStream):
                 "attributes": s.OBJECT,
             }
         )
+
+    def logged_activity_types(self) -> tuple[int, ...]:
+        return (DELETE_LEAD,)
 
     def feed_need(self) -> FeedNeed | None:
         since = self.bookmark()

@@ -74,6 +74,9 @@ class ListMembershipsStream(MarketoStream):
             return FeedNeed(since=self.start_date, type_ids=(ADD_TO_LIST,))
         return FeedNeed(since=max(since - self.lookback, self.start_date), type_ids=LIST_TYPES)
 
+    def derived_activity_types(self) -> tuple[int, ...]:
+        return LIST_TYPES
+
     def sync_records(self) -> None:
         need = self.feed_need()
         assert need is not None

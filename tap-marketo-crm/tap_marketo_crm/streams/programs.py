@@ -97,6 +97,9 @@ class ProgramMembershipsStream(MarketoStream):
             return None  # a first sync reads every membership
         return FeedNeed(since=max(since - self.lookback, self.start_date), type_ids=PROGRAM_TYPES)
 
+    def derived_activity_types(self) -> tuple[int, ...]:
+        return PROGRAM_TYPES
+
     def read_fields(self) -> list[str]:
         fields = [n for n in self.selected_properties() if not n.startswith("_sdc_")]
         return fields + [f for f in ("programId", "leadId") if f not in fields]
