@@ -6,6 +6,7 @@ incremental run equal ground truth exactly, at a documented cost in calls."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import time
 import uuid
@@ -16,7 +17,7 @@ import marketo_core.client
 import pytest
 from marketo_core import MarketoClient
 from marketo_sandbox.profiles import NO_UPDATEDAT_FILTER
-from marketo_sandbox.testing import SandboxControl
+from marketo_sandbox.testing import Fixtures, SandboxControl
 from tap_helpers import FAST_SANDBOX, TapRun, ground_truth_problems, run_tap, select_only
 from tap_marketo_crm.lead_changes import (
     LEAD_CHANGE_TYPES,
@@ -67,6 +68,12 @@ def _sync(writer: MarketoClient, lead_id: int, **values: Any) -> None:
     assert result["status"] == "updated", result
 
 
+def _plain(sandbox: SandboxControl) -> list[dict[str, Any]]:
+    """Leads not linked to a company, by id (their own fields are all theirs to change)."""
+    leads = sorted(sandbox.objects("leads"), key=lambda r: r["id"])
+    return [r for r in leads if not r.get("externalCompanyId")]
+
+
 def _paint(writer: MarketoClient, car: dict[str, Any], color: str) -> None:
     """Change a car_c record's color (Marketo logs no activity on its lead for it)."""
     writer.post(
@@ -89,7 +96,7 @@ def test_updates_to_existing_leads_reach_the_next_incremental_run_exactly(
 
     # Old leads (created long before the bookmark): only the activity log can show them.
     leads = sorted(profile.objects("leads"), key=lambda r: r["id"])
-    plain = [r for r in leads if not r.get("externalCompanyId")]
+    plain = _plain(profile)
     titled, scored, winner, loser, deleted = (plain[i] for i in (3, 4, 5, 6, 7))
     _sync(writer, titled["id"], title="Chief Testing Officer", leadStatus="Working")
     _sync(writer, scored["id"], leadScore=(scored.get("leadScore") or 0) + 40)
@@ -151,6 +158,109 @@ def test_updates_to_existing_leads_reach_the_next_incremental_run_exactly(
     messages = [r.getMessage() for r in caplog.records]
     assert any("found in the activity log" in m for m in messages), messages
     assert not any("are MISSED" in m for m in messages if "'leads'" in m), messages
+
+
+def test_more_than_300_changed_leads_cost_one_read_per_300(
+    profile: SandboxControl,
+    config: dict[str, Any],
+    catalog: dict[str, Any],
+    writer: MarketoClient,
+) -> None:
+    # 320 more leads than the seed has, created before the first run: all of them old.
+    rows = [{"email": f"bulk-{uuid.uuid4().hex[:10]}@example.com"} for _ in range(320)]
+    for start in (0, 300):
+        writer.post(
+            "/rest/v1/leads.json", json={"action": "createOnly", "input": rows[start : start + 300]}
+        )
+    chosen = select_only(catalog, "leads")
+    time.sleep(1.1)
+    first = run_tap(config, chosen)
+    ids = sorted(r["id"] for r in profile.objects("leads"))
+    assert len(ids) > 500
+    for start in range(0, len(ids), 300):
+        batch = ids[start : start + 300]
+        writer.post(
+            "/rest/v1/leads.json",
+            json={
+                "action": "updateOnly",
+                "lookupField": "id",
+                "input": [{"id": i, "city": "Gdańsk"} for i in batch],
+            },
+        )
+    time.sleep(1.1)
+    profile.reset_calls()
+    second = run_tap(config, chosen, first.state)
+    problems = ground_truth_problems(final_records(first, second), profile, catalog, {"leads"})
+    assert not problems, problems
+    calls = profile.calls()["endpoints"]
+    # N changed leads, one Change Data Value each (E = N).
+    assert calls[LEADS_READ] == read_calls(len(ids)) == 2, calls
+    assert calls["GET /rest/v1/activities.json"] == -(-len(ids) // 300), calls
+
+
+def test_a_first_pass_spread_over_two_runs_sees_changes_made_between_them(
+    profile: SandboxControl,
+    config: dict[str, Any],
+    catalog: dict[str, Any],
+    writer: MarketoClient,
+) -> None:
+    chosen = select_only(catalog, "leads")
+    first = run_tap(config, chosen)
+    # The state of a first pass stopped after its first window (a quota stop, a kill).
+    partial = next(
+        s
+        for s in first.states
+        if s.get("bookmarks", {}).get("leads", {}).get("replication_key_value")
+    )
+    cut = partial["bookmarks"]["leads"]["replication_key_value"]
+    assert partial["bookmarks"]["leads"].get("feed_since")
+    early = min(profile.objects("leads"), key=lambda r: r["createdAt"])
+    assert early["createdAt"] < cut  # read by the first window
+    _sync(writer, early["id"], title="Changed between the runs")
+    time.sleep(1.1)
+    second = run_tap(config, chosen, json.loads(json.dumps(partial)))
+    problems = ground_truth_problems(final_records(first, second), profile, catalog, {"leads"})
+    assert not problems, problems
+
+
+def test_a_changed_lead_the_read_by_id_cannot_see_is_reported(
+    profile: SandboxControl,
+    sandbox_server: Any,
+    config: dict[str, Any],
+    catalog: dict[str, Any],
+    writer: MarketoClient,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    chosen = select_only(catalog, "leads")
+    first = run_tap(config, chosen)
+    hidden = _plain(profile)[8]
+    _sync(writer, hidden["id"], title="Out of sight")
+    # Its row gone without a delete: what a lead outside the user's partitions looks like.
+    Fixtures(sandbox_server).remove_lead(hidden["id"])
+    time.sleep(1.1)
+    with caplog.at_level(logging.WARNING):
+        run_tap(config, chosen, first.state)
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert any(
+        "1 changed leads were not returned" in m and str(hidden["id"]) in m for m in warnings
+    ), warnings
+
+
+def test_a_last_run_older_than_the_change_retention_is_reported(
+    profile: SandboxControl,
+    config: dict[str, Any],
+    catalog: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    chosen = select_only(catalog, "leads")
+    first = run_tap(config, chosen)
+    old = (dt.datetime.now(dt.UTC) - dt.timedelta(days=100)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    state = first.state
+    state["bookmarks"]["leads"].update(replication_key_value=old, feed_since=old)
+    with caplog.at_level(logging.WARNING):
+        run_tap(config, chosen, state)
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert any("keeps lead change activities for 90 days" in m for m in warnings), warnings
 
 
 def test_seeded_updates_after_creation_are_observable_under_the_profile(
