@@ -11,7 +11,7 @@ import logging
 import time
 import uuid
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import marketo_core.client
 import pytest
@@ -356,7 +356,7 @@ class _Recorder:
 
 def test_changed_leads_are_read_300_ids_per_call() -> None:
     client = _Recorder()
-    records = list(read_leads_by_id(client, range(1, 651), ["id", "title"]))  # type: ignore[arg-type]
+    records = list(read_leads_by_id(cast("Any", client), range(1, 651), ["id", "title"]))
     assert [len(b) for b in client.batches] == [300, 300, 50]
     assert [r["id"] for r in records] == list(range(1, 651))
     assert read_calls(650) == 3
@@ -420,6 +420,6 @@ def test_changed_leads_keep_each_leads_last_change() -> None:
             {"leadId": 9, "activityDate": "2026-03-03T10:00:00Z", "activityTypeId": 32},
         ]
     )
-    found = changed_leads(feed, parse_ts("2026-03-01T00:00:00Z"))  # type: ignore[arg-type]
+    found = changed_leads(cast("Any", feed), parse_ts("2026-03-01T00:00:00Z"))
     assert found == {7: "2026-03-02T10:00:00Z", 9: "2026-03-03T10:00:00Z"}
     assert set(feed.asked) == set(LEAD_CHANGE_TYPES) == {13, 22, 32}
