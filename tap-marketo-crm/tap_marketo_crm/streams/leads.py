@@ -29,9 +29,9 @@ from tap_marketo_crm.activity_feed import (
     merge_losers,
 )
 from tap_marketo_crm.lead_changes import (
-    CHANGE_RETENTION,
     LEAD_CHANGE_TYPES,
     changed_leads,
+    check_change_retention,
     not_yet_read,
     read_calls,
     read_leads_by_id,
@@ -174,7 +174,7 @@ class LeadsStream(WindowedExportStream):
     def read_changed_leads(self, since: dt.datetime) -> None:
         """Write the current values of the leads changed at or after ``since`` that this
         run's createdAt export did not already hold, read by id (see ``lead_changes``)."""
-        self.check_change_retention(since)
+        check_change_retention(self, since)
         feed = self.run.feed
         changed = changed_leads(feed, since)
         wanted = not_yet_read(changed, self._exported_at or {})
@@ -210,20 +210,6 @@ class LeadsStream(WindowedExportStream):
             "run are found in the activity log (types %s) and read by id.",
             ", ".join(str(t) for t in LEAD_CHANGE_TYPES),
         )
-
-    def check_change_retention(self, since: dt.datetime) -> None:
-        """Retention hook: Marketo prunes the change activities after 90 days, so changes
-        before ``self.run.now - CHANGE_RETENTION`` may be gone from the log. The tap's
-        retention check belongs here (recover with a full re-read, or stop); until it is
-        wired, the gap is reported."""
-        oldest_kept = self.run.now - CHANGE_RETENTION
-        if since < oldest_kept:
-            self.logger.warning(
-                "'leads': the last run was before %s, and Marketo keeps lead change "
-                "activities for 90 days: updates to existing leads made before then may be "
-                "MISSED. Reset the 'leads' state to re-read every lead.",
-                state_time(oldest_kept),
-            )
 
 
 class DeletedLeadsStream(MarketoStream):
@@ -356,6 +342,7 @@ def _changed_lead_keys(
 ) -> None:
     """Add the key values of leads created before ``start`` but changed since (found in
     the activity log, read by id): a createdAt export does not see them."""
+    check_change_retention(stream, start)
     changed = changed_leads(stream.run.feed, start)
     fields = list(dict.fromkeys(["id", *keys]))
     for record in read_leads_by_id(stream.client, sorted(changed), fields):
