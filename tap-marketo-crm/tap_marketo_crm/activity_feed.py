@@ -4,7 +4,9 @@ for the few "semantic" activity types that say what else changed, plus deleted l
 Marketo has no "list everything changed" read for opportunities, roles, memberships or
 deletes. Its activity log says what happened (docs/MARKETO.md section 8): Add to / Remove
 from List, Merge Leads, Add to / Remove from / Update Opportunity, program status and
-nurture changes, Push Lead (new program members), Delete Lead. Those types are read here
+nurture changes, Push Lead (new program members), Delete Lead; and, where the bulk lead
+export has no updatedAt filter, Change Data Value and Change Score (which leads changed,
+see ``lead_changes``). Those types are read here
 even when their activity streams are not selected, whichever stream needs them first,
 and every consumer takes the events after its own position (``feed_since`` in its
 state). Consumers at the same position share one paging token and one read: a quiet
