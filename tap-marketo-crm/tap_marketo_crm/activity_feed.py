@@ -4,7 +4,9 @@ for the few "semantic" activity types that say what else changed, plus deleted l
 Marketo has no "list everything changed" read for opportunities, roles, memberships or
 deletes. Its activity log says what happened (docs/MARKETO.md section 8): Add to / Remove
 from List, Merge Leads, Add to / Remove from / Update Opportunity, program status and
-nurture changes, Push Lead (new program members), Delete Lead. Those types are read here
+nurture changes, Push Lead (new program members), Delete Lead; and, where the bulk lead
+export has no updatedAt filter, Change Data Value and Change Score (which leads changed,
+see ``lead_changes``). Those types are read here
 even when their activity streams are not selected, whichever stream needs them first,
 and every consumer takes the events after its own position (``feed_since`` in its
 state). Consumers at the same position share one paging token and one read: a quiet
@@ -28,6 +30,8 @@ if TYPE_CHECKING:
     from tap_marketo_crm.tap import TapMarketoCRM
 
 # Standard activity type ids (stable across instances).
+CHANGE_DATA_VALUE = 13
+CHANGE_SCORE = 22
 ADD_TO_LIST = 24
 REMOVE_FROM_LIST = 25
 MERGE_LEADS = 32
@@ -51,6 +55,7 @@ PROGRAM_TYPES = (
     PUSH_LEAD_TO_MARKETO,
 )
 MAX_TYPES_PER_CALL = 10  # activities.json takes at most 10 activityTypeIds
+_SECOND = dt.timedelta(seconds=1)
 
 
 @dataclass(frozen=True)
@@ -66,12 +71,22 @@ Event = dict[str, Any]
 
 
 class ActivityFeed:
-    """Reads the semantic activities every selected consumer needs, once, on first use."""
+    """Reads the semantic activities every selected consumer needs, once, on first use.
+
+    A consumer asking for types (or a position) the first read did not cover (its need
+    changed during the run, e.g. the leads stream meeting 1035) gets them read then,
+    rather than an empty answer.
+    """
 
     def __init__(self, tap: TapMarketoCRM) -> None:
         self.tap = tap
         self._events: dict[int, list[Event]] | None = None
         self._deletes: list[Event] = []
+        # Where each type's reading starts (and the deletes'): what a later ask is
+        # checked against.
+        self._types_from: dict[int, dt.datetime] = {}
+        self._deletes_from: dt.datetime | None = None
+        self._seen: set[str] = set()
 
     def _needs(self) -> list[FeedNeed]:
         needs = []
@@ -88,43 +103,62 @@ class ActivityFeed:
     def _read(self) -> None:
         if self._events is not None:
             return
-        events: dict[int, list[Event]] = defaultdict(list)
+        self._events = defaultdict(list)
         groups: dict[dt.datetime, tuple[set[int], bool]] = {}
         for need in self._needs():
             types, deletes = groups.get(need.since, (set(), False))
             groups[need.since] = (types | set(need.type_ids), deletes or need.deletes)
-        client = self.tap.client
-        seen: set[str] = set()
         for since, (types, deletes) in sorted(groups.items()):
-            if not types and not deletes:
-                continue
-            token = client.get(
-                "/rest/v1/activities/pagingtoken.json",
-                {"sinceDatetime": format_marketo_datetime(since)},
-            ).get("nextPageToken")
-            for batch in chunked(sorted(types), MAX_TYPES_PER_CALL):
-                for item in client.iter_results(
-                    "/rest/v1/activities.json",
-                    {"nextPageToken": token, "activityTypeIds": batch, "batchSize": 300},
-                ):
-                    self._keep(item, events, seen)
-            if deletes:
-                for item in client.iter_results(
-                    "/rest/v1/activities/deletedleads.json",
-                    {"nextPageToken": token, "batchSize": 300},
-                ):
-                    if str(item.get("marketoGUID") or item.get("id")) not in seen:
-                        seen.add(str(item.get("marketoGUID") or item.get("id")))
-                        self._deletes.append(item)
-        for items in events.values():
-            items.sort(key=lambda e: (e.get("activityDate") or "", int(e.get("id") or 0)))
-        self._deletes.sort(key=lambda e: (e.get("activityDate") or "", int(e.get("id") or 0)))
-        self._events = events
+            # A group later than another one reads only what the earlier one did not.
+            self._read_group(
+                since,
+                {t for t in types if t not in self._types_from},
+                deletes=deletes and self._deletes_from is None,
+            )
         self.tap.logger.info(
             "Activity feed: %d semantic activities, %d deleted leads",
-            sum(len(v) for v in events.values()),
+            sum(len(v) for v in self._events.values()),
             len(self._deletes),
         )
+
+    def _cover(self, type_ids: Iterable[int], since: dt.datetime, *, deletes: bool) -> None:
+        """Read what an ask needs that no earlier read covered."""
+        self._read()
+        missing = {t for t in type_ids if self._types_from.get(t, since + _SECOND) > since}
+        more_deletes = deletes and (self._deletes_from is None or self._deletes_from > since)
+        if missing or more_deletes:
+            self._read_group(since, missing, deletes=more_deletes)
+
+    def _read_group(self, since: dt.datetime, types: set[int], *, deletes: bool) -> None:
+        if not types and not deletes:
+            return
+        assert self._events is not None
+        client = self.tap.client
+        token = client.get(
+            "/rest/v1/activities/pagingtoken.json",
+            {"sinceDatetime": format_marketo_datetime(since)},
+        ).get("nextPageToken")
+        for batch in chunked(sorted(types), MAX_TYPES_PER_CALL):
+            for item in client.iter_results(
+                "/rest/v1/activities.json",
+                {"nextPageToken": token, "activityTypeIds": batch, "batchSize": 300},
+            ):
+                self._keep(item, self._events, self._seen)
+        for type_id in types:
+            self._types_from[type_id] = since
+        if deletes:
+            for item in client.iter_results(
+                "/rest/v1/activities/deletedleads.json",
+                {"nextPageToken": token, "batchSize": 300},
+            ):
+                key = str(item.get("marketoGUID") or item.get("id"))
+                if key not in self._seen:
+                    self._seen.add(key)
+                    self._deletes.append(item)
+            self._deletes_from = since
+        for items in self._events.values():
+            items.sort(key=_event_order)
+        self._deletes.sort(key=_event_order)
 
     @staticmethod
     def _keep(item: Mapping[str, Any], events: dict[int, list[Event]], seen: set[str]) -> None:
@@ -140,7 +174,8 @@ class ActivityFeed:
 
     def events(self, type_ids: Iterable[int], since: dt.datetime) -> list[Event]:
         """Events of these types dated at or after ``since``, oldest first."""
-        self._read()
+        type_ids = tuple(type_ids)
+        self._cover(type_ids, since, deletes=False)
         assert self._events is not None
         floor = format_marketo_datetime(since)
         out: list[Event] = []
@@ -148,13 +183,17 @@ class ActivityFeed:
             out.extend(
                 e for e in self._events.get(type_id, []) if (e.get("activityDate") or "") >= floor
             )
-        out.sort(key=lambda e: (e.get("activityDate") or "", int(e.get("id") or 0)))
+        out.sort(key=_event_order)
         return out
 
     def deletes(self, since: dt.datetime) -> list[Event]:
-        self._read()
+        self._cover((), since, deletes=True)
         floor = format_marketo_datetime(since)
         return [e for e in self._deletes if (e.get("activityDate") or "") >= floor]
+
+
+def _event_order(event: Mapping[str, Any]) -> tuple[str, int]:
+    return (event.get("activityDate") or "", int(event.get("id") or 0))
 
 
 def feed_position(stream: MarketoStream) -> dt.datetime | None:

@@ -8,9 +8,14 @@ from typing import Any
 
 from marketo_sandbox.model import activity_types as at
 from marketo_sandbox.model.leads import (
+    FIELD_SPECS,
     FIELD_SPECS_BY_ID,
+    activity_text,
 )
 from marketo_sandbox.store import Store
+
+# The Source Marketo writes on activities of API writes.
+API_SOURCE = "Web service API"
 
 _OPTIONAL_KEYS = ("campaignId", "primaryAttributeValueId", "primaryAttributeValue")
 
@@ -18,6 +23,22 @@ _OPTIONAL_KEYS = ("campaignId", "primaryAttributeValueId", "primaryAttributeValu
 def present(doc: dict[str, Any]) -> dict[str, Any]:
     """An activity as the REST API shows it: absent optional keys rather than nulls."""
     return {k: v for k, v in doc.items() if not (k in _OPTIONAL_KEYS and v is None)}
+
+
+def change_data_value(field: str, old: Any, new: Any, **attributes: Any) -> dict[str, Any]:
+    """The ``log_activity`` arguments of a Change Data Value (13) on lead field ``field``:
+    the field is its primary attribute, the values travel as text (docs/MARKETO.md
+    section 4), ``attributes`` add Reason, Source and the API's own."""
+    spec = FIELD_SPECS[field]
+    return {
+        "primary_attribute_value_id": spec.id,
+        "primary_attribute_value": spec.display_name,
+        "attributes": {
+            "New Value": activity_text(new),
+            "Old Value": activity_text(old),
+            **attributes,
+        },
+    }
 
 
 def last_activity_id(store: Store) -> int:

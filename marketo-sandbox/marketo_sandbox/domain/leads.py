@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from marketo_sandbox.config import SandboxConfig
+from marketo_sandbox.domain.activities import API_SOURCE, change_data_value
 from marketo_sandbox.domain.objects import on_lead_deleted, on_leads_merged
 from marketo_sandbox.envelope import ApiError, request_id, skipped
 from marketo_sandbox.model import activity_types as at
@@ -27,7 +28,6 @@ from marketo_sandbox.model.leads import (
     SEARCHABLE_FIELDS,
     SYSTEM_FIELDS,
     FieldValueError,
-    activity_text,
     canonical_field,
     coerce_value,
     company_values,
@@ -47,7 +47,6 @@ SYNC_ACTIONS = ("createOnly", "updateOnly", "createOrUpdate", "createDuplicate")
 
 MAX_MERGE_LOSERS = 25
 
-API_SOURCE = "Web service API"
 
 _BOOLEAN_FIELDS = tuple(name for name, spec in FIELD_SPECS.items() if spec.data_type == "boolean")
 
@@ -451,19 +450,17 @@ def _update(w: _Writer, data: dict[str, Any], clean: dict[str, Any]) -> dict[str
             (data.get("email"), w.now, dumps(data), lead_id),
         )
     for field, old, new in changes:
-        spec = FIELD_SPECS[field]
         w.log(
             lead_id,
             at.CHANGE_DATA_VALUE,
-            primary_attribute_value_id=spec.id,
-            primary_attribute_value=spec.display_name,
-            attributes={
-                "New Value": activity_text(new),
-                "Old Value": activity_text(old),
-                "Reason": "Lead updated through the API",
-                "Source": w.source,
+            **change_data_value(
+                field,
+                old,
+                new,
+                Reason="Lead updated through the API",
+                Source=w.source,
                 **w.api_attrs(),
-            },
+            ),
         )
     return {"id": lead_id, "status": "updated"}
 

@@ -19,8 +19,11 @@ from typing import Any
 
 from marketo_sandbox import envelope
 from marketo_sandbox.config import SandboxConfig
+from marketo_sandbox.domain.activities import API_SOURCE, change_data_value
 from marketo_sandbox.envelope import ApiError
+from marketo_sandbox.model.activity_types import CHANGE_DATA_VALUE
 from marketo_sandbox.model.leads import (
+    company_values,
     project_lead,
 )
 from marketo_sandbox.model.objects import (
@@ -35,7 +38,7 @@ from marketo_sandbox.model.objects import (
 from marketo_sandbox.model.shared import COMPANY_FIELDS
 from marketo_sandbox.profiles import CRM_SYNCED
 from marketo_sandbox.store import Store, dedupe_key, dumps
-from marketo_sandbox.timestamps import format_datetime, format_ts, parse_datetime
+from marketo_sandbox.timestamps import format_datetime, format_ts, parse_datetime, to_epoch
 
 ACTIONS = ("createOnly", "updateOnly", "createOrUpdate")
 
@@ -588,32 +591,53 @@ def mirror_companies_to_leads(
     store: Store, db: Any, companies: list[dict[str, Any]], now: str
 ) -> int:
     """Copy company-type fields onto the leads linked to each company (Marketo shows a
-    linked lead's company fields from its company record). Returns leads touched."""
+    linked lead's company fields from its company record). A lead whose values change
+    gets a new ``updatedAt`` and one Change Data Value (13) per changed field, like every
+    other change of a lead's values: a reader that finds changed leads in the activity
+    log (subscriptions without the bulk updatedAt filter) must see it. Returns leads
+    touched."""
     by_ext = {c["externalCompanyId"]: c for c in companies}
     linked = leads_linked_by(store, "externalCompanyId", by_ext)
+    when = to_epoch(now)
     touched = 0
     for ext, lead_ids in linked.items():
-        company = by_ext[ext]
-        paths: list[str] = []
-        params: list[Any] = []
-        cleared: list[str] = []
-        for name in COMPANY_FIELDS:
-            if company.get(name) is None:
-                # An empty company field is absent on its leads, as lead sync stores it.
-                cleared.append(f"'$.{name}'")
-            else:
-                paths.append(f"'$.{name}', json(?)")
-                params.append(json.dumps(company[name]))
-        set_expr = "json_set(data, " + ", ".join([*paths, "'$.updatedAt', ?"]) + ")"
-        if cleared:
-            set_expr = f"json_remove({set_expr}, {', '.join(cleared)})"
+        values = company_values(by_ext[ext])
         for chunk in _chunks(lead_ids, 500):
             marks = ",".join("?" * len(chunk))
-            cur = db.execute(
-                f"UPDATE leads SET data={set_expr}, updatedAt=? WHERE id IN ({marks})",  # noqa: S608
-                [*params, now, now, *chunk],
-            )
-            touched += cur.rowcount
+            rows = db.execute(
+                f"SELECT id, data FROM leads WHERE id IN ({marks})",  # noqa: S608
+                chunk,
+            ).fetchall()
+            for row in rows:
+                data = json.loads(row["data"])
+                changes = [
+                    (name, data.get(name), value)
+                    for name, value in values.items()
+                    if data.get(name) != value
+                ]
+                if not changes:
+                    continue
+                for name, _, value in changes:
+                    # An empty company field is absent on its leads, as lead sync stores it.
+                    if value is None:
+                        data.pop(name, None)
+                    else:
+                        data[name] = value
+                data["updatedAt"] = now
+                db.execute(
+                    "UPDATE leads SET data=?, updatedAt=? WHERE id=?",
+                    (dumps(data), now, row["id"]),
+                )
+                for name, old, value in changes:
+                    store.log_activity(
+                        int(row["id"]),
+                        CHANGE_DATA_VALUE,
+                        when=when,
+                        **change_data_value(
+                            name, old, value, Reason="Company record updated", Source=API_SOURCE
+                        ),
+                    )
+                touched += 1
     return touched
 
 

@@ -66,6 +66,15 @@ class WindowedExportStream(MarketoStream):
     def after_windows(self, writer: RecordWriter) -> None:
         """Called once every window is done."""
 
+    def report_created_at(self) -> None:
+        """Say, every run, what exporting by createdAt (1035) costs this stream."""
+        self.logger.warning(
+            "'%s': this Marketo subscription does not support the bulk updatedAt filter "
+            "(1035); exporting by createdAt instead, so updates to records created "
+            "before the bookmark are MISSED. Ask Adobe to enable the updatedAt filter.",
+            self.name,
+        )
+
     def sync_records(self) -> None:
         writer = self.writer()
         while True:
@@ -84,12 +93,7 @@ class WindowedExportStream(MarketoStream):
                 self.stream_state["export_job"] = None
                 self.save_state()
         if self.filter_field == "createdAt":
-            self.logger.warning(
-                "'%s': this Marketo subscription does not support the bulk updatedAt filter "
-                "(1035); exporting by createdAt instead, so updates to records created "
-                "before the bookmark are MISSED. Ask Adobe to enable the updatedAt filter.",
-                self.name,
-            )
+            self.report_created_at()
         self.after_windows(writer)
         self.log_written(writer)
 

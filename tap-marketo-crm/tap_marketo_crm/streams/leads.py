@@ -1,9 +1,11 @@
 """Leads and their deletes, and the lead keys other streams are read by.
 
-- ``leads``: bulk lead export in ``updatedAt`` windows (``createdAt`` where the
-  subscription refuses updatedAt, 1035). Leads deleted (37) or merged away (32) since the
-  last run, from the activity feed, are emitted with ``_sdc_deleted_at`` (merged ones with
-  the winner's id in ``_sdc_merged_into_lead_id``).
+- ``leads``: bulk lead export in ``updatedAt`` windows. Where the subscription refuses
+  updatedAt (1035), ``createdAt`` windows bring the new leads and the leads changed since
+  the last run are found in the activity log and read by id (see ``lead_changes``).
+  Leads deleted (37) or merged away (32) since the last run, from the activity feed, are
+  emitted with ``_sdc_deleted_at`` (merged ones with the winner's id in
+  ``_sdc_merged_into_lead_id``).
 - ``deleted_leads``: Delete Lead activities from ``deletedleads.json``.
 - :func:`lead_keys`: the values of a lead field (``externalCompanyId``...) on the leads
   a by-key stream must consider this run: harvested from the leads export when it ran,
@@ -22,9 +24,18 @@ from tap_marketo_crm import schemas as s
 from tap_marketo_crm.activity_feed import (
     DELETE_LEAD,
     MERGE_LEADS,
+    ActivityFeed,
     FeedNeed,
     feed_position,
     merge_losers,
+)
+from tap_marketo_crm.lead_changes import (
+    LEAD_CHANGE_TYPES,
+    changed_leads,
+    check_change_retention,
+    not_yet_read,
+    read_calls,
+    read_leads_by_id,
 )
 from tap_marketo_crm.pipeline import ExportUnit
 from tap_marketo_crm.probe import first_sync_start
@@ -42,7 +53,12 @@ LEAD_KEY_FIELDS = (COMPANY_KEY, SALES_PERSON_KEY)
 
 class LeadsStream(WindowedExportStream):
     """Leads by bulk export, plus delete capture: leads deleted (37) or merged away (32)
-    since the last run are emitted with ``_sdc_deleted_at`` (and the winner's id)."""
+    since the last run are emitted with ``_sdc_deleted_at`` (and the winner's id).
+
+    Exporting by ``createdAt`` (1035), the stream also reads by id the leads the activity
+    log says changed since its feed position (``lead_changes``), so an update to an
+    existing lead reaches the next incremental run.
+    """
 
     name = "leads"
     primary_keys_default = ("id",)
@@ -53,6 +69,9 @@ class LeadsStream(WindowedExportStream):
         super().__init__(tap, schema, name=name)
         # Key fields harvested from rows for later streams (set per sync).
         self._keys: dict[str, set[str]] = {}
+        # id -> updatedAt of the leads this run's createdAt export wrote, on a run that
+        # reads changes from the activity log: those it already holds are not re-read.
+        self._exported_at: dict[int, str] | None = None
 
     @classmethod
     def schema_from_describe(cls, describe: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -81,33 +100,65 @@ class LeadsStream(WindowedExportStream):
         }
         # A first sync exports every lead: the companies' and sales persons' full pass.
         self.run.leads_full_pass = self.bookmark() is None
+        position = feed_position(self)
+        if position is None:
+            # Changes and deletes count from when the first pass starts: a pass spread
+            # over several runs must still see what changed in the windows read first.
+            self.stream_state["feed_since"] = state_time(self.run.now)
+        elif self.reads_changes and position < self.run.now:
+            self._exported_at = {}
         super().sync_records()
+        self._exported_at = None
         self.run.leads_synced = True
+
+    @property
+    def reads_changes(self) -> bool:
+        """Whether updates to existing leads come from the activity log: the export
+        selects by createdAt, which never finds them (the subscription refuses updatedAt,
+        1035)."""
+        return self.filter_field == "createdAt"
 
     def data_floor(self) -> dt.datetime | None:
         # createdAt and updatedAt alike: no living lead is older than the lowest id's.
         return self.run.lead_floor()
 
     def on_row(self, row: dict[str, Any]) -> None:
+        self._harvest(row)
+        if self._exported_at is not None:
+            lead_id, updated = row.get("id"), row.get("updatedAt")
+            if lead_id and updated:
+                self._exported_at[int(lead_id)] = s.to_datetime(updated)
+
+    def _harvest(self, row: Mapping[str, Any]) -> None:
         for name, keys in self._keys.items():
             value = row.get(name)
             if value:
-                keys.add(value)
+                # Text, as bulk files give it (REST answers give numbers as numbers).
+                keys.add(str(value))
 
     def feed_need(self) -> FeedNeed | None:
         since = feed_position(self)
-        if since is None:
-            return None
-        return FeedNeed(since=since - self.lookback, type_ids=(MERGE_LEADS,), deletes=True)
+        if since is None or since >= self.run.now:
+            return None  # a first pass that started this run: nothing happened since
+        types = (MERGE_LEADS, *LEAD_CHANGE_TYPES) if self.reads_changes else (MERGE_LEADS,)
+        return FeedNeed(
+            since=since - self.lookback, type_ids=tuple(dict.fromkeys(types)), deletes=True
+        )
 
     def derived_activity_types(self) -> tuple[int, ...]:
         # Deletes and merges flag leads: a gap loses them, a full re-export recovers.
+        # Where updates come from the change activities (1035), those bound it too:
+        # Marketo keeps them 90 days (docs/MARKETO.md section 9).
+        if self.reads_changes:
+            return tuple(dict.fromkeys((DELETE_LEAD, MERGE_LEADS, *LEAD_CHANGE_TYPES)))
         return (DELETE_LEAD, MERGE_LEADS)
 
     def after_windows(self, writer: RecordWriter) -> None:
         need = self.feed_need()
         if need is not None and self.run.stopped is None:
             feed = self.run.feed
+            if self.reads_changes:
+                self.read_changed_leads(need.since)
             deleted = 0
             for event in feed.deletes(need.since):
                 if event.get("leadId") is not None:
@@ -128,6 +179,46 @@ class LeadsStream(WindowedExportStream):
             self.logger.info("'leads': %d deleted or merged leads flagged", deleted)
         # A first sync's export holds only living leads: deletes start from now.
         self.commit_bookmark(None, feed_since=state_time(self.run.now))
+
+    def read_changed_leads(self, since: dt.datetime) -> None:
+        """Write the current values of the leads changed at or after ``since`` that this
+        run's createdAt export did not already hold, read by id (see ``lead_changes``)."""
+        check_change_retention(self, since)
+        feed = self.run.feed
+        changed = changed_leads(feed, since)
+        wanted = not_yet_read(changed, self._exported_at or {})
+        fields = self._exported_fields()
+        rest = RecordWriter(self, text_input=False)
+        returned: set[int] = set()
+        for record in read_leads_by_id(self.client, wanted, fields):
+            returned.add(int(record["id"]))
+            self._harvest(record)
+            rest.write(record)
+        gone = set(wanted) - returned - _removed_leads(feed, since)
+        if gone:
+            # Not deleted, not merged away, yet not returned: outside what the API user's
+            # role may read (workspaces / lead partitions, docs/MARKETO.md section 9).
+            self.logger.warning(
+                "'leads': %d changed leads were not returned by the read by id (not deleted "
+                "or merged): the API user cannot see them, so their changes are NOT in this "
+                "sync (first ids: %s). Give the API role access to every lead partition.",
+                len(gone),
+                ", ".join(str(i) for i in sorted(gone)[:10]),
+            )
+        self.log_written(
+            rest,
+            f" (leads changed since {state_time(since)}, from the activity log: "
+            f"{len(changed)} changed, {len(wanted)} read by id in {read_calls(len(wanted))} "
+            "calls)",
+        )
+
+    def report_created_at(self) -> None:
+        self.logger.info(
+            "'leads': this Marketo subscription does not support the bulk updatedAt filter "
+            "(1035); new leads are exported by createdAt, and leads changed since the last "
+            "run are found in the activity log (types %s) and read by id.",
+            ", ".join(str(t) for t in LEAD_CHANGE_TYPES),
+        )
 
 
 class DeletedLeadsStream(MarketoStream):
@@ -174,6 +265,14 @@ class DeletedLeadsStream(MarketoStream):
             writer.write(record)
         self.log_written(writer)
         self.commit_bookmark(self.run.now)
+
+
+def _removed_leads(feed: ActivityFeed, since: dt.datetime) -> set[int]:
+    """Leads deleted or merged away at or after ``since``."""
+    removed = {int(e["leadId"]) for e in feed.deletes(since) if e.get("leadId") is not None}
+    for event in feed.events((MERGE_LEADS,), since):
+        removed.update(merge_losers(event))
+    return removed
 
 
 # --- keys seen on leads ---------------------------------------------------------------
@@ -239,10 +338,33 @@ def _key_export(
                 if exc.code != UNSUPPORTED_FILTER or filter_field != "updatedAt":
                     raise
                 # The subscription has no bulk updatedAt filter (see the leads stream).
-                stream.logger.warning(
+                stream.logger.info(
                     "'%s': lead keys read by createdAt (the updatedAt filter is refused, "
-                    "1035): leads changed since but created before are not seen",
+                    "1035); leads changed since are found in the activity log",
                     stream.name,
                 )
                 filter_field = "createdAt"
+    if filter_field == "createdAt" and since is not None:
+        _changed_lead_keys(stream, start, keys)
     return keys
+
+
+def _changed_lead_keys(
+    stream: MarketoStream, start: dt.datetime, keys: dict[str, set[str]]
+) -> None:
+    """Add the key values of leads created before ``start`` but changed since (found in
+    the activity log, read by id): a createdAt export does not see them."""
+    check_change_retention(stream, start)
+    changed = changed_leads(stream.run.feed, start)
+    fields = list(dict.fromkeys(["id", *keys]))
+    for record in read_leads_by_id(stream.client, sorted(changed), fields):
+        for name, values in keys.items():
+            if record.get(name):
+                values.add(str(record[name]))
+    stream.logger.info(
+        "'%s': lead keys of %d leads changed since %s read by id in %d calls",
+        stream.name,
+        len(changed),
+        state_time(start),
+        read_calls(len(changed)),
+    )
