@@ -38,8 +38,8 @@ from marketo_sandbox.app import Ctx, router
 from marketo_sandbox.bulk import imports
 from marketo_sandbox.bulk.imports import CUSTOM_OBJECTS, FORMATS, LEADS, PROGRAM_MEMBERS, public
 from marketo_sandbox.domain import programs as program_rules
+from marketo_sandbox.domain.object_types import instance_custom_type
 from marketo_sandbox.envelope import ApiError
-from marketo_sandbox.model.objects import custom_object_type
 from marketo_sandbox.model.shared import KIND_LISTS, KIND_PROGRAMS
 
 _MIME = {"CSV": "text/csv", "TSV": "text/tab-separated-values", "SSV": "text/csv"}
@@ -176,7 +176,7 @@ def _custom_object_batch(ctx: Ctx, api_name: str, batch_id: int) -> dict[str, An
     fidelity_only=True,
 )
 def import_custom_objects(ctx: Ctx, api_name: str) -> dict[str, Any]:
-    ot = custom_object_type(api_name)
+    ot = instance_custom_type(ctx.config, api_name)
     if ot is None:
         raise ApiError("1003", f"Invalid custom object type '{api_name}'")
     upload, fmt = _upload(ctx)

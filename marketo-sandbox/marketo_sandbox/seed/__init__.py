@@ -143,6 +143,7 @@ def build(store: Store, spec: SeedSpec, anchor: float | None = None) -> None:
         lists,
         objects,
         programs,
+        second_level,
     )
 
     now = store.now() if anchor is None else anchor
