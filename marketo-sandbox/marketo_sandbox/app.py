@@ -318,7 +318,7 @@ class SandboxApp:
         environ[API_USER_KEY] = self.tokens.user_of(token)
         self.count_call(key, request.path)
         try:
-            self.limits.admit()
+            self.limits.admit(environ[API_USER_KEY])
         except ApiError as exc:
             self.rejected[exc.code] += 1
             self.limits.record_error(exc.code)

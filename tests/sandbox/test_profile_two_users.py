@@ -81,6 +81,10 @@ def test_second_user_exists_only_with_the_profile(
     assert token_a["access_token"] != token_b["access_token"]
     # Each user keeps its own current token (Marketo reuses a token until it expires).
     assert user_b.identity().json()["access_token"] == token_b["access_token"]
+    # The daily usage report counts each API user's calls (one quota for the instance).
+    user_b.get("/rest/v1/stats/usage.json")
+    users = user_a.get("/rest/v1/stats/usage.json")["result"][0]["users"]
+    assert {u["userId"]: u["count"] for u in users} == {first.name: 1, second.name: 1}
     # The config never shows either secret.
     shown = json.dumps(sandbox.config())
     assert first.client_secret not in shown

@@ -34,13 +34,15 @@ LINKED_KEYS = "linked_keys"
 class CustomObjectStream(WindowedExportStream):
     """``custom_<apiName>``: one custom object type by bulk export on ``updatedAt``.
 
-    Where the subscription refuses that filter (1035), the stream falls back, once and
-    for good (``read_mode: linked_keys`` in its state, with a warning every run), to REST
-    reads by the keys its records link to, 300 per call: the ids of the leads seen this
-    run for lead-linked types, the ``externalCompanyId`` values seen on leads and other
-    objects this run for company-linked ones (all leads on its first sync). Every
-    record of those parents is written, whatever its ``updatedAt``. Limitation: a record
-    changed while its parent did not change is seen only when the parent does.
+    Where the subscription refuses that filter (1035), or Marketo refuses to export a
+    type not linked to leads, the stream falls back, once and for good (``read_mode:
+    linked_keys`` in its state, with a warning every run), to REST reads by the keys its
+    records link to, 300 per call: the ids of the leads seen this run for lead-linked
+    types, the ``externalCompanyId`` values seen on leads and other objects this run for
+    company-linked ones (all leads on its first sync), the link values of the parent
+    type's records read this run for second-level ones. Every record of those parents is
+    written, whatever its ``updatedAt``. Limitation: a record changed while its parent
+    did not change is seen only when the parent does.
     """
 
     read_mode_key = "read_mode"
