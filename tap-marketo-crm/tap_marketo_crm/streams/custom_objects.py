@@ -101,11 +101,15 @@ class CustomObjectStream(WindowedExportStream):
 
     def harvested_lead_fields(self) -> tuple[str, ...]:
         """The lead field whose values this stream reads by this run, when it reads by
-        linked keys (the leads stream then harvests them)."""
-        if self.read_mode != LINKED_KEYS:
-            return ()
+        linked keys (the leads stream then harvests them). A company-linked type is
+        asked for too before its first refusal: Marketo's bulk export refuses such types,
+        and one more column in the lead export is cheaper than a key-only export."""
         link = self.link
-        return (link.lead_field,) if link is not None and link.lead_field else ()
+        if link is None or not link.lead_field:
+            return ()
+        if self.read_mode != LINKED_KEYS and link.parent.lower() == "lead":
+            return ()
+        return (link.lead_field,)
 
     def extra_fields(self) -> list[str]:
         # The link values the second-level types hanging off this one are read by.
