@@ -16,9 +16,11 @@ from typing import Any, BinaryIO
 
 from marketo_core.client import MarketoClient
 from marketo_core.errors import (
+    EXPORT_JOB_NOT_FOUND_CODES,
     Action,
     ExportFileGone,
     ExportJobFailed,
+    ExportJobNotFound,
     ExportJobTimeout,
     ExportQuotaExceeded,
     MarketoAPIError,
@@ -33,6 +35,7 @@ __all__ = [
     "ExportFileGone",
     "ExportJob",
     "ExportJobFailed",
+    "ExportJobNotFound",
     "ExportJobTimeout",
 ]
 
@@ -132,6 +135,7 @@ class ExportJob:
             try:
                 envelope = self.client.request("POST", path, raise_on={"1029"})
             except MarketoAPIError as exc:
+                self._not_found(exc)
                 if is_job_already_queued(exc):
                     self.log.info("%s export %s was already queued", self.entity, self.export_id)
                     if self.status_name in (None, "Created"):
@@ -162,8 +166,13 @@ class ExportJob:
             return
 
     def status(self) -> dict[str, Any]:
-        """The job's status object; also kept in :attr:`info` and :attr:`status_name`."""
-        envelope = self.client.get(self._job_path("status"))
+        """The job's status object; also kept in :attr:`info` and :attr:`status_name`.
+        Raises ExportJobNotFound when Marketo does not show this job to the caller."""
+        try:
+            envelope = self.client.get(self._job_path("status"))
+        except MarketoAPIError as exc:
+            self._not_found(exc)
+            raise
         record = _first_result(envelope, "status")
         self._remember(record)
         return record
@@ -239,6 +248,15 @@ class ExportJob:
         record = _first_result(envelope, "cancel", required=False)
         self._remember(record, default_status="Cancelled")
         self.log.info("Cancelled %s export %s", self.entity, self.export_id)
+
+    def _not_found(self, exc: MarketoAPIError) -> None:
+        if (exc.code or "") in EXPORT_JOB_NOT_FOUND_CODES:
+            raise ExportJobNotFound(
+                f"{self.entity} export {self.export_id} is not visible to this API user "
+                f"({exc.code}: {exc.message}): Marketo shows an export job only to the API "
+                "user that created it (credentials changed since?), or no longer keeps it",
+                code=exc.code, request_id=exc.request_id, endpoint=exc.endpoint,
+            ) from None
 
     def _remember(self, record: dict[str, Any], default_status: str | None = None) -> None:
         status = record.get("status") or default_status

@@ -291,6 +291,17 @@ class ExportJobFailed(MarketoError):  # noqa: N818 - public name callers use
     """A bulk export ended Failed or Cancelled."""
 
 
+class ExportJobNotFound(ExportJobFailed):
+    """Marketo does not know the ``exportId`` (1003 or 610 on its status or enqueue). An
+    export job is visible only to the API user that created it (docs/MARKETO.md section
+    9): a job resumed from state after the credentials changed to another API user is
+    such a job. Nothing can be read from it: export again."""
+
+
+# What Marketo answers a status or enqueue call for an exportId it does not show the caller.
+EXPORT_JOB_NOT_FOUND_CODES: frozenset[str] = frozenset({"1003", "610"})
+
+
 class ExportJobTimeout(MarketoError):  # noqa: N818 - public name callers use
     """A bulk export did not reach the wanted state within the job's timeout."""
 

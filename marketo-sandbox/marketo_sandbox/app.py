@@ -38,6 +38,9 @@ log = logging.getLogger("marketo_sandbox")
 
 Handler = Callable[..., Any]
 
+# Where an authenticated call carries its API user from the token check to the handler.
+API_USER_KEY = "marketo_sandbox.api_user"
+
 
 @dataclass(frozen=True)
 class Route:
@@ -109,6 +112,8 @@ class Ctx:
         params.pop("_method", None)
         params.pop("access_token", None)
         self.params = params
+        # The API user whose token authenticated the call (see marketo_sandbox.auth).
+        self.api_user: str = request.environ.get(API_USER_KEY) or app.config.api_user
 
     # -- parameters --------------------------------------------------------------------
 
@@ -312,9 +317,10 @@ class SandboxApp:
             self.limits.record_error(auth_error)
             return json_response(envelope.failure(auth_error, envelope.message(auth_error)))
 
+        environ[API_USER_KEY] = self.tokens.user_of(token)
         self.count_call(key, request.path)
         try:
-            self.limits.admit()
+            self.limits.admit(environ[API_USER_KEY])
         except ApiError as exc:
             self.rejected[exc.code] += 1
             self.limits.record_error(exc.code)

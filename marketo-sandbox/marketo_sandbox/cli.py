@@ -33,6 +33,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--client-id", help="default: a fixed sandbox id")
     serve.add_argument("--client-secret", help="default: a random secret, printed on the JSON line")
+    serve.add_argument(
+        "--second-client-secret",
+        help="the second API user's secret under the two-users profile (default: derived "
+        "from --client-secret), printed on the JSON line",
+    )
     serve.add_argument("--token-ttl", type=float, help="access token lifetime in seconds (3600)")
     serve.add_argument("--rate-limit", type=int, help="calls per rate window (100)")
     serve.add_argument("--rate-window", type=float, help="rate window in seconds (20)")
@@ -78,6 +83,8 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
     config = SandboxConfig(client_secret=args.client_secret or secrets.token_urlsafe(24))
     if args.client_id:
         config.client_id = args.client_id
+    if args.second_client_secret:
+        config.second_client_secret = args.second_client_secret
     mapping: dict[str, Any] = {
         "token_ttl_seconds": args.token_ttl,
         "rate_limit_calls": args.rate_limit,

@@ -13,6 +13,9 @@ from typing import Any
 
 from marketo_sandbox import profiles as instance_profiles
 
+# Credentials are fixed at start: never changed at run time, never shown by ``public``.
+CREDENTIALS = frozenset({"client_id", "client_secret", "second_client_id", "second_client_secret"})
+
 
 @dataclass
 class SandboxConfig:
@@ -20,6 +23,12 @@ class SandboxConfig:
     client_id: str = "sandbox-client-id"
     client_secret: str = "sandbox-client-secret"  # noqa: S105 - a local emulator's default
     api_user: str = "api-user@sandbox.local"
+    # The second API user of the ``two-users`` profile (marketo_sandbox.auth). An empty
+    # secret is derived from ``client_secret``, so a server started with a random secret
+    # still has a stable pair to print.
+    second_client_id: str = "sandbox-client-id-2"
+    second_client_secret: str = ""
+    second_api_user: str = "api-user-2@sandbox.local"
     munchkin_id: str = "123-ABC-456"
 
     # Identity: a new token lives 3,600 s; asking again returns the same token.
@@ -118,7 +127,7 @@ class SandboxConfig:
         for key, value in changes.items():
             if key == "profiles":
                 continue
-            if key not in known or key in {"client_id", "client_secret"}:
+            if key not in known or key in CREDENTIALS:
                 unknown.append(key)
                 continue
             current = getattr(self, key)
@@ -135,5 +144,6 @@ class SandboxConfig:
     def public(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data.pop("client_secret")
+        data.pop("second_client_secret")
         data["profiles"] = list(self.profiles)
         return data

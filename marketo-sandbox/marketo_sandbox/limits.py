@@ -47,10 +47,12 @@ class Limits:
 
     # -- daily quota --------------------------------------------------------------------
 
-    def _count_call(self, now: float) -> int:
+    def _count_call(self, now: float, user: str | None = None) -> int:
+        # The quota is the instance's; the usage report counts each API user's calls.
         day = quota_day(now)
         usage = self._usage.setdefault(day, {})
-        usage[self.config.api_user] = usage.get(self.config.api_user, 0) + 1
+        who = user or self.config.api_user
+        usage[who] = usage.get(who, 0) + 1
         return sum(usage.values())
 
     def used_today(self) -> int:
@@ -72,8 +74,9 @@ class Limits:
 
     # -- admission ---------------------------------------------------------------------
 
-    def admit(self) -> None:
-        """Admit one authenticated call or raise the code Marketo would answer with.
+    def admit(self, user: str | None = None) -> None:
+        """Admit one authenticated call (of API ``user``) or raise the code Marketo would
+        answer with.
 
         Every call that reaches this point counts toward the daily quota (606, 607 and
         615 responses included, as Marketo counts them); only admitted calls occupy the
@@ -84,7 +87,7 @@ class Limits:
             now = self.clock()
             day = quota_day(now)
             used_before = sum(self._usage.get(day, {}).values())
-            self._count_call(now)
+            self._count_call(now, user)
             if used_before >= cfg.daily_call_quota:
                 raise ApiError("607", "Daily quota reached")
             if self._in_flight >= cfg.max_concurrent_calls:

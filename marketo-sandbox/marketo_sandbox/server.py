@@ -12,6 +12,7 @@ from typing import Any
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from marketo_sandbox.app import SandboxApp
+from marketo_sandbox.auth import api_users
 from marketo_sandbox.config import SandboxConfig
 from marketo_sandbox.seed import SeedSpec, build, spec_for
 from marketo_sandbox.store import Store
@@ -97,13 +98,21 @@ class SandboxServer:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def info(self) -> dict[str, str]:
-        return {
+    def info(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
             "endpoint": self.url,
             "identity": f"{self.url}/identity",
             "client_id": self.config.client_id,
             "client_secret": self.config.client_secret,
         }
+        users = api_users(self.config)
+        if len(users) > 1:
+            # The two-users profile: every API user's pair, the first one's also above.
+            out["api_users"] = [
+                {"api_user": u.name, "client_id": u.client_id, "client_secret": u.client_secret}
+                for u in users
+            ]
+        return out
 
     def __enter__(self) -> SandboxServer:
         return self.start()

@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from marketo_core import ExportJob, iter_csv_rows
-from marketo_core.bulk import ExportFileGone, ExportJobFailed, ExportJobTimeout
+from marketo_core.bulk import ExportFileGone, ExportJobFailed, ExportJobNotFound, ExportJobTimeout
 from marketo_core.errors import ExportQuotaExceeded, MarketoError, QuotaExhausted
 from marketo_core.timeutil import format_marketo_datetime, next_quota_reset
 
@@ -297,9 +297,26 @@ class ExportPipeline:
             except (ExportFileGone, ExportJobFailed) as exc:
                 if attempt == 2:
                     raise
-                # The file expired (kept ~7 days) or Marketo failed the job: export again.
-                self.log.warning("%s: %s; exporting the window again", unit.label, exc)
+                # The file expired (kept ~7 days), Marketo failed the job, or the job from
+                # state is not visible to this API user (ExportJobNotFound: the credentials
+                # changed to another user since it was created): export again.
+                reason = self._why_gone(job, unit, exc)
+                self.log.warning("%s: %s; exporting the window again", unit.label, reason)
                 job = self._job(unit, resume=False)
+
+    def _why_gone(self, job: ExportJob, unit: ExportUnit, exc: MarketoError) -> MarketoError:
+        """Why a job's rows cannot be read. A file that answers 404 for a job resumed from
+        state may belong to another API user rather than be expired: its status (one
+        call) tells the two apart, so the log says which."""
+        if not isinstance(exc, ExportFileGone) or not (unit.saved or {}).get("exportId"):
+            return exc
+        try:
+            job.status()
+        except ExportJobNotFound as hidden:
+            return hidden
+        except MarketoError:
+            return exc
+        return exc
 
     # --- queuing ahead -----------------------------------------------------------------
 
@@ -350,12 +367,24 @@ class ExportPipeline:
         try:
             job.enqueue()
         except MarketoError as exc:  # 1029 queue full (no waiting here), quota...
-            self._quota_refusal(exc)
-            if not isinstance(exc, ExportJobTimeout):
-                self._ahead = False  # not a full queue: do not ask again ahead
-            self.log.info(
-                "%s: export %s created ahead, queued later (%s)", unit.label, job.export_id, exc
-            )
+            if isinstance(exc, ExportJobNotFound):
+                # A job from state that another API user created: its own turn exports
+                # the window again.
+                self.log.warning(
+                    "%s: %s; exporting the window again in its turn", unit.label, exc
+                )
+                self._jobs.pop(index, None)
+                self._write_slots()
+            else:
+                self._quota_refusal(exc)
+                if not isinstance(exc, ExportJobTimeout):
+                    self._ahead = False  # not a full queue: do not ask again ahead
+                self.log.info(
+                    "%s: export %s created ahead, queued later (%s)",
+                    unit.label,
+                    job.export_id,
+                    exc,
+                )
             return Step.BLOCKED
         self.scheduler.queued(job.export_id, self.name)
         self._jobs[index] = self._job_state(job, unit)

@@ -14,6 +14,7 @@ from marketo_core import (
     ExportFileGone,
     ExportJob,
     ExportJobFailed,
+    ExportJobNotFound,
     ExportJobTimeout,
     ExportQuotaExceeded,
     MarketoClient,
@@ -154,6 +155,23 @@ def test_enqueue_stops_on_the_daily_export_quota(
     with pytest.raises(ExportQuotaExceeded) as info:
         job.enqueue()
     assert info.value.resets_at is not None
+    assert fake_time.sleeps == []
+
+
+@pytest.mark.parametrize(("code", "step"), [("1003", "status"), ("610", "enqueue")])
+def test_a_job_this_api_user_cannot_see_raises_not_found(
+    requests_mock: Any, client: MarketoClient, fake_time: FakeTime, code: str, step: str
+) -> None:
+    """Marketo shows a job only to the API user that created it: after the credentials
+    changed, a job resumed from state answers as an unknown one."""
+    answer = failure(code, "Export job 'ce45' not found")
+    requests_mock.get(f"{JOB}/status.json", json=answer)
+    requests_mock.post(f"{JOB}/enqueue.json", json=answer)
+    job = make_job(client, fake_time, export_id="ce45")
+    with pytest.raises(ExportJobNotFound, match="not visible to this API user") as info:
+        job.status() if step == "status" else job.enqueue()
+    assert info.value.code == code
+    assert isinstance(info.value, ExportJobFailed)  # callers export the window again
     assert fake_time.sleeps == []
 
 

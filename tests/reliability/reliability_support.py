@@ -238,8 +238,8 @@ class WireSpy:
             self.requests.append(seen)
         return self._app(environ, start_response)
 
-    def _record_issue(self) -> tuple[str, int]:
-        token, life = self._issue()
+    def _record_issue(self, *args: Any) -> tuple[str, int]:
+        token, life = self._issue(*args)
         with self._lock:
             if token not in self.tokens:
                 self.tokens.append(token)

@@ -18,6 +18,7 @@ from typing import Any
 from marketo_sandbox.bulk.csvfile import NULL, cell, json_cell, read_json
 from marketo_sandbox.bulk.dates import parse_range
 from marketo_sandbox.config import SandboxConfig
+from marketo_sandbox.domain import object_types
 from marketo_sandbox.envelope import ApiError
 from marketo_sandbox.model import activity_types
 from marketo_sandbox.model import leads as lead_model
@@ -667,6 +668,10 @@ class CustomObjectsExport(ExportKind):
         return shape
 
     def validate(self, store: Store, config: SandboxConfig, body: dict[str, Any]) -> dict[str, Any]:
+        on_instance = object_types.instance_custom_type(config, self.api_name)
+        if on_instance is None:
+            raise ApiError("1003", f"Invalid custom object type '{self.api_name}'")
+        object_types.check_bulk_exportable(config, on_instance)
         shape = self.shape()
         spec = common_spec(body)
         fields = _fields(body, required=True)

@@ -16,6 +16,12 @@ Every job keeps its queue and processing instants (``_queued``, ``_started``,
 and the enqueues refused because the queue was full: ``GET /_sandbox/export-jobs``
 shows them, so a benchmark can compute the two-slot floor (processing seconds / 2).
 
+A job belongs to the API user who created it (``_owner``). With the ``two-users`` profile
+another API user cannot see it: its status, enqueue, cancel and file answer as for an
+unknown job, and the job list leaves it out (docs/MARKETO.md section 9; the rule is
+:func:`marketo_sandbox.auth.owns`). The queue limits and the daily quota stay the
+instance's, whoever's jobs fill them.
+
 Faults (``POST /_sandbox/faults``) are matched against the job's STATUS path,
 ``GET /bulk/v1/<E>/export/<exportId>/status.json``, when the job finishes processing:
 ``export_fail`` ends the job ``Failed`` (``errorMsg`` = the fault's ``message`` or a
@@ -28,6 +34,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from marketo_sandbox.auth import owns
 from marketo_sandbox.bulk import csvfile
 from marketo_sandbox.bulk.export_kinds import header_for, kind_for
 from marketo_sandbox.bulk.worker import Runner, Task
@@ -93,9 +100,18 @@ class ExportRunner(Runner):
     def jobs(self) -> list[dict[str, Any]]:
         return self.store.docs(DOC_KIND)
 
-    def job(self, entity: str, export_id: str) -> dict[str, Any]:
+    def visible(self, job: dict[str, Any] | None, entity: str, user: str | None) -> bool:
+        return (
+            job is not None
+            and job.get("entity") == entity
+            and owns(self.config, job.get("_owner"), user)
+        )
+
+    def job(self, entity: str, export_id: str, user: str | None = None) -> dict[str, Any]:
+        """The job as ``user`` may see it: an unknown job and another API user's job
+        answer alike (1003), as Marketo shows a job to its creator only."""
         job = self.store.doc_get(DOC_KIND, export_id)
-        if job is None or job.get("entity") != entity:
+        if job is None or not self.visible(job, entity, user):
             raise ApiError("1003", f"Export job '{export_id}' not found")
         return job
 
@@ -123,7 +139,9 @@ class ExportRunner(Runner):
 
     # -- API operations -----------------------------------------------------------------
 
-    def create(self, entity: str, body: dict[str, Any]) -> dict[str, Any]:
+    def create(
+        self, entity: str, body: dict[str, Any], user: str | None = None
+    ) -> dict[str, Any]:
         spec = kind_for(entity).validate(self.store, self.config, body)
         with self.lock:
             self.check_quota()
@@ -137,13 +155,14 @@ class ExportRunner(Runner):
                 "spec": spec,
                 "fileGone": False,
                 "_created": now,
+                "_owner": user or self.config.api_user,
             }
             self._save(job)
         return job
 
-    def enqueue(self, entity: str, export_id: str) -> dict[str, Any]:
+    def enqueue(self, entity: str, export_id: str, user: str | None = None) -> dict[str, Any]:
         with self.lock:
-            job = self.job(entity, export_id)
+            job = self.job(entity, export_id, user)
             if job["status"] != CREATED:
                 raise ApiError("1029", "Job already queued")
             self.check_quota()
@@ -158,9 +177,9 @@ class ExportRunner(Runner):
         self.wake()
         return job
 
-    def cancel(self, entity: str, export_id: str) -> dict[str, Any]:
+    def cancel(self, entity: str, export_id: str, user: str | None = None) -> dict[str, Any]:
         with self.lock:
-            job = self.job(entity, export_id)
+            job = self.job(entity, export_id, user)
             if job["status"] not in (CREATED, QUEUED, PROCESSING):
                 raise ApiError(
                     "1003", f"Export job '{export_id}' cannot be cancelled: it is {job['status']}"
@@ -173,20 +192,23 @@ class ExportRunner(Runner):
         self.wake()
         return job
 
-    def listing(self, entity: str, statuses: set[str] | None) -> list[dict[str, Any]]:
+    def listing(
+        self, entity: str, statuses: set[str] | None, user: str | None = None
+    ) -> list[dict[str, Any]]:
+        """``user``'s jobs of the last 7 days (only one's own: see :meth:`job`)."""
         horizon = self.now() - LIST_WINDOW_DAYS * DAY
         return [
             j
             for j in self.jobs()
-            if j["entity"] == entity
+            if self.visible(j, entity, user)
             and j["_created"] >= horizon
             and (statuses is None or j["status"] in statuses)
         ]
 
-    def file_for(self, entity: str, export_id: str) -> Path | None:
-        """The file to serve, or None (404) when the job has none to give."""
+    def file_for(self, entity: str, export_id: str, user: str | None = None) -> Path | None:
+        """The file to serve, or None (404) when the job has none to give ``user``."""
         job = self.store.doc_get(DOC_KIND, export_id)
-        if job is None or job.get("entity") != entity or job["status"] != COMPLETED:
+        if job is None or not self.visible(job, entity, user) or job["status"] != COMPLETED:
             return None
         path = self.file_path(job)
         if job.get("fileGone"):

@@ -7,7 +7,10 @@ store's ``documents`` table (kind ``import_batch``, ``kind`` field naming its ki
 status goes ``Queued`` -> ``Importing`` -> ``Complete`` | ``Failed``. Per kind, at most
 ``import_max_running`` batches import at once and ``import_max_queued`` may wait or run
 (Marketo answers 1016 "Too many imports" beyond). A batch reports ``Complete`` no sooner
-than ``import_processing_seconds`` of sandbox time after it started.
+than ``import_processing_seconds`` of sandbox time after it started. A batch belongs to
+the API user who submitted it (``_owner``): with the ``two-users`` profile another API
+user's status, failures and warnings calls answer as for an unknown batch (the rule is
+:func:`marketo_sandbox.auth.owns`); the queue limits stay the instance's.
 
 Rows are applied ``max_batch_size`` at a time through the same plain functions the REST
 API uses, so an import behaves exactly like the REST calls: lead rows through lead sync
@@ -28,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from marketo_sandbox.auth import owns
 from marketo_sandbox.bulk import csvfile
 from marketo_sandbox.bulk.worker import Runner, Task
 from marketo_sandbox.domain import leads as lead_rules
@@ -510,11 +514,18 @@ class ImportRunner(Runner):
     def batches(self) -> list[dict[str, Any]]:
         return self.store.docs(DOC_KIND)
 
-    def batch(self, batch_id: int, kind: str = LEADS) -> dict[str, Any]:
+    def batch(
+        self, batch_id: int, kind: str = LEADS, user: str | None = None
+    ) -> dict[str, Any]:
         """A batch of ``kind`` by id (1003 if there is none: each import API sees only
-        its own batches), with the live counters of a batch still importing."""
+        its own batches, each API user only the batches it submitted), with the live
+        counters of a batch still importing."""
         batch = self.store.doc_get(DOC_KIND, batch_id)
-        if batch is None or batch_kind(batch) != kind:
+        if (
+            batch is None
+            or batch_kind(batch) != kind
+            or not owns(self.config, batch.get("_owner"), user)
+        ):
             raise ApiError("1003", f"Import batch {batch_id} not found")
         task = self.tasks.get(str(batch_id))
         if batch["status"] == IMPORTING and task is not None and task.progress:
@@ -538,18 +549,23 @@ class ImportRunner(Runner):
         lookup_field: str,
         list_id: int | None,
         partition_name: str | None,
+        *,
+        user: str | None = None,
     ) -> dict[str, Any]:
         """Queue a lead file."""
         return self.submit_batch(
             upload,
             LEADS,
             fmt,
+            user=user,
             lookupField=lookup_field,
             listId=list_id,
             partitionName=partition_name,
         )
 
-    def submit_batch(self, upload: Any, kind: str, fmt: str, **options: Any) -> dict[str, Any]:
+    def submit_batch(
+        self, upload: Any, kind: str, fmt: str, *, user: str | None = None, **options: Any
+    ) -> dict[str, Any]:
         """Queue a file of ``kind`` (LEADS, PROGRAM_MEMBERS, CUSTOM_OBJECTS); ``options``
         are the batch's parameters (lookupField, listId, partitionName / programId,
         programMemberStatus / objectApiName). 1016 when ``import_max_queued`` batches of
@@ -575,6 +591,7 @@ class ImportRunner(Runner):
                 **options,
                 "_source": str(source),
                 "_queued": now,
+                "_owner": user or self.config.api_user,
                 "queuedAt": format_ts(now),
             }
             if kind == CUSTOM_OBJECTS:

@@ -22,6 +22,7 @@ from werkzeug.wrappers import Response
 from marketo_sandbox.app import Ctx, router
 from marketo_sandbox.bulk import exports
 from marketo_sandbox.control.faults import FaultError
+from marketo_sandbox.domain.object_types import absent_kinds
 from marketo_sandbox.envelope import HttpError
 from marketo_sandbox.profiles import UnknownProfileError
 from marketo_sandbox.truth import GROUND_TRUTH, provider
@@ -54,7 +55,9 @@ def reset_calls(ctx: Ctx) -> dict[str, Any]:
 @router.route("/_sandbox/objects", ("GET",), kind="control")
 def object_kinds(ctx: Ctx) -> dict[str, Any]:
     kinds = set(GROUND_TRUTH) | set(ctx.store.object_kinds())
-    return {"kinds": sorted(kinds)}
+    # A type of a profile that is off is not on the instance (its ground truth stays
+    # readable by kind).
+    return {"kinds": sorted(kinds - absent_kinds(ctx.config))}
 
 
 @router.route("/_sandbox/objects/<path:kind>", ("GET",), kind="control")

@@ -19,6 +19,7 @@ from marketo_sandbox.model.shared import (
     KIND_SALESPERSONS,
     custom_object_kind,
 )
+from marketo_sandbox.profiles import SECOND_LEVEL_OBJECTS
 from marketo_sandbox.store import dedupe_key
 from marketo_sandbox.timestamps import asset_ts
 
@@ -70,6 +71,9 @@ class ObjectType:
     required_on_create: tuple[str, ...] = ()
     # Fields a read returns without `fields`; None = idField, dedupe fields, timestamps.
     default_fields: tuple[str, ...] | None = None
+    # The instance profile (marketo_sandbox.profiles) without which the type does not
+    # exist on the instance (domain/object_types.py); None: every instance has it.
+    profile: str | None = None
     _by_lower: dict[str, dict[str, Any]] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -321,6 +325,7 @@ def _custom(
     link: Link,
     related_to: str,
     fields: list[dict[str, Any]],
+    profile: str | None = None,
 ) -> ObjectType:
     return ObjectType(
         name=api_name,
@@ -350,6 +355,7 @@ def _custom(
         links=(link,),
         # A custom object record hangs off its parent: the link field is needed to create it.
         required_on_create=(link.field,),
+        profile=profile,
     )
 
 
@@ -401,9 +407,40 @@ SUBSCRIPTIONS = _custom(
     ],
 )
 
+# A second-level custom object: its records hang off a car (by the car's VIN), not off a
+# lead or a company. Only instances with the ``second-level-objects`` profile have it.
+SERVICE_VISITS = _custom(
+    api_name="serviceVisit_c",
+    display="Service Visit",
+    plural="Service Visits",
+    description="Workshop visits of a car",
+    dedupe=("visitId",),
+    searchable=(("visitId",), ("marketoGUID",), ("carVin",)),
+    link=Link("carVin", "car_c", "vin"),
+    related_to="car_c",
+    fields=[
+        field_def("visitId", "Visit Id", "string", length=50, updateable=False),
+        field_def("carVin", "Car VIN", "string", length=36),
+        field_def("visitDate", "Visit Date", "date"),
+        field_def("workshop", "Workshop", "string"),
+        field_def("cost", "Cost", "currency"),
+        field_def("odometer", "Odometer", "integer"),
+        field_def("warranty", "Under Warranty", "boolean"),
+    ],
+    profile=SECOND_LEVEL_OBJECTS,
+)
+
 OBJECT_TYPES: dict[str, ObjectType] = {
     t.name: t
-    for t in (COMPANIES, SALESPERSONS, OPPORTUNITIES, OPPORTUNITY_ROLES, CARS, SUBSCRIPTIONS)
+    for t in (
+        COMPANIES,
+        SALESPERSONS,
+        OPPORTUNITIES,
+        OPPORTUNITY_ROLES,
+        CARS,
+        SUBSCRIPTIONS,
+        SERVICE_VISITS,
+    )
 }
 
 

@@ -9,7 +9,7 @@ For every ``{E}`` in ``leads``, ``activities``, ``program/members`` and
   is full, or the daily export quota is spent)
 - ``GET  {E}/export/{exportId}/status.json``
 - ``GET  {E}/export/{exportId}/file.json``    -> the file (``Range`` supported), 404 plain text
-  when the job is not Completed, unknown, expired or its file is gone
+  when the job is not Completed, unknown, another API user's, expired or its file is gone
 - ``POST {E}/export/{exportId}/cancel.json``
 - ``GET  {E}/export.json?status=``            -> jobs created in the last 7 days
 
@@ -81,24 +81,24 @@ def _page_offset(token: str | None) -> int:
 
 
 def _create(ctx: Ctx, entity: str) -> dict[str, Any]:
-    job = exports.runner(ctx.app).create(entity, ctx.body())
+    job = exports.runner(ctx.app).create(entity, ctx.body(), ctx.api_user)
     return envelope.ok([public(job)])
 
 
 def _enqueue(ctx: Ctx, entity: str, export_id: str) -> dict[str, Any]:
-    return envelope.ok([public(exports.runner(ctx.app).enqueue(entity, export_id))])
+    return envelope.ok([public(exports.runner(ctx.app).enqueue(entity, export_id, ctx.api_user))])
 
 
 def _status(ctx: Ctx, entity: str, export_id: str) -> dict[str, Any]:
-    return envelope.ok([public(exports.runner(ctx.app).job(entity, export_id))])
+    return envelope.ok([public(exports.runner(ctx.app).job(entity, export_id, ctx.api_user))])
 
 
 def _cancel(ctx: Ctx, entity: str, export_id: str) -> dict[str, Any]:
-    return envelope.ok([public(exports.runner(ctx.app).cancel(entity, export_id))])
+    return envelope.ok([public(exports.runner(ctx.app).cancel(entity, export_id, ctx.api_user))])
 
 
 def _list(ctx: Ctx, entity: str) -> dict[str, Any]:
-    jobs = exports.runner(ctx.app).listing(entity, _status_filter(ctx))
+    jobs = exports.runner(ctx.app).listing(entity, _status_filter(ctx), ctx.api_user)
     size = ctx.batch_size()
     offset = _page_offset(ctx.arg("nextPageToken"))
     page = jobs[offset : offset + size]
@@ -111,11 +111,11 @@ def _list(ctx: Ctx, entity: str) -> dict[str, Any]:
 
 def _file(ctx: Ctx, entity: str, export_id: str) -> Response:
     runner = exports.runner(ctx.app)
-    path = runner.file_for(entity, export_id)
+    path = runner.file_for(entity, export_id, ctx.api_user)
     if path is None:
         # Marketo answers bulk files with a plain-text 404, not an envelope.
         raise HttpError(404, f"Export file not found for job {export_id}")
-    job = runner.job(entity, export_id)
+    job = runner.job(entity, export_id, ctx.api_user)
     try:
         response = send_file(
             path,

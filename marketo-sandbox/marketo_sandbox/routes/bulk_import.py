@@ -38,8 +38,8 @@ from marketo_sandbox.app import Ctx, router
 from marketo_sandbox.bulk import imports
 from marketo_sandbox.bulk.imports import CUSTOM_OBJECTS, FORMATS, LEADS, PROGRAM_MEMBERS, public
 from marketo_sandbox.domain import programs as program_rules
+from marketo_sandbox.domain.object_types import instance_custom_type
 from marketo_sandbox.envelope import ApiError
-from marketo_sandbox.model.objects import custom_object_type
 from marketo_sandbox.model.shared import KIND_LISTS, KIND_PROGRAMS
 
 _MIME = {"CSV": "text/csv", "TSV": "text/tab-separated-values", "SSV": "text/csv"}
@@ -83,19 +83,19 @@ def import_leads(ctx: Ctx) -> dict[str, Any]:
             raise ApiError("1013", f"Static list {list_id} not found")
     lookup_field = imports.check_lookup_field(_param(ctx, "lookupField") or "email")
     batch = imports.runner(ctx.app).submit(
-        upload, fmt, lookup_field, list_id, _param(ctx, "partitionName")
+        upload, fmt, lookup_field, list_id, _param(ctx, "partitionName"), user=ctx.api_user
     )
     return envelope.ok([imports.created(batch)])
 
 
 @router.route("/bulk/v1/leads/batch/<int:batch_id>.json", ("GET",))
 def import_status(ctx: Ctx, batch_id: int) -> dict[str, Any]:
-    return envelope.ok([public(imports.runner(ctx.app).batch(batch_id))])
+    return envelope.ok([public(imports.runner(ctx.app).batch(batch_id, LEADS, ctx.api_user))])
 
 
 def _report(ctx: Ctx, batch_id: int, which: str, kind: str = LEADS) -> Response:
     runner = imports.runner(ctx.app)
-    batch = runner.batch(batch_id, kind)
+    batch = runner.batch(batch_id, kind, ctx.api_user)
     path = runner.report_path(batch, which)
     # Until the batch finishes there is nothing to report yet.
     body = path.read_bytes() if batch["status"] == imports.COMPLETE and path.exists() else b""
@@ -130,7 +130,12 @@ def import_program_members(ctx: Ctx, program_id: int) -> dict[str, Any]:
     if status is None or status.step == 0:
         raise ApiError("1025", f"Program status '{status_name}' not found")
     batch = imports.runner(ctx.app).submit_batch(
-        upload, PROGRAM_MEMBERS, fmt, programId=program_id, programMemberStatus=status.name
+        upload,
+        PROGRAM_MEMBERS,
+        fmt,
+        user=ctx.api_user,
+        programId=program_id,
+        programMemberStatus=status.name,
     )
     return envelope.ok([imports.created(batch)])
 
@@ -139,7 +144,8 @@ def import_program_members(ctx: Ctx, program_id: int) -> dict[str, Any]:
     "/bulk/v1/program/members/import/<int:batch_id>/status.json", ("GET",), fidelity_only=True
 )
 def program_member_import_status(ctx: Ctx, batch_id: int) -> dict[str, Any]:
-    return envelope.ok([public(imports.runner(ctx.app).batch(batch_id, PROGRAM_MEMBERS))])
+    batch = imports.runner(ctx.app).batch(batch_id, PROGRAM_MEMBERS, ctx.api_user)
+    return envelope.ok([public(batch)])
 
 
 @router.route(
@@ -157,7 +163,7 @@ def program_member_import_warnings(ctx: Ctx, batch_id: int) -> Response:
 
 
 def _custom_object_batch(ctx: Ctx, api_name: str, batch_id: int) -> dict[str, Any]:
-    batch = imports.runner(ctx.app).batch(batch_id, CUSTOM_OBJECTS)
+    batch = imports.runner(ctx.app).batch(batch_id, CUSTOM_OBJECTS, ctx.api_user)
     if batch.get("objectApiName") != api_name:
         raise ApiError("1003", f"Import batch {batch_id} not found")
     return batch
@@ -170,11 +176,13 @@ def _custom_object_batch(ctx: Ctx, api_name: str, batch_id: int) -> dict[str, An
     fidelity_only=True,
 )
 def import_custom_objects(ctx: Ctx, api_name: str) -> dict[str, Any]:
-    ot = custom_object_type(api_name)
+    ot = instance_custom_type(ctx.config, api_name)
     if ot is None:
         raise ApiError("1003", f"Invalid custom object type '{api_name}'")
     upload, fmt = _upload(ctx)
-    batch = imports.runner(ctx.app).submit_batch(upload, CUSTOM_OBJECTS, fmt, objectApiName=ot.name)
+    batch = imports.runner(ctx.app).submit_batch(
+        upload, CUSTOM_OBJECTS, fmt, user=ctx.api_user, objectApiName=ot.name
+    )
     return envelope.ok([imports.created(batch)])
 
 

@@ -23,14 +23,15 @@ def token(ctx: Ctx) -> dict[str, Any]:
                 "error_description": f"Unsupported grant type: {grant}",
             },
         )
-    if not ctx.app.tokens.credentials_ok(client_id, client_secret):
+    user = ctx.app.tokens.authenticate(client_id, client_secret)
+    if user is None:
         raise HttpError(
             401, {"error": "invalid_client", "error_description": "Bad client credentials"}
         )
-    access_token, expires_in = ctx.app.tokens.issue()
+    access_token, expires_in = ctx.app.tokens.issue(user)
     return {
         "access_token": access_token,
         "token_type": "bearer",
         "expires_in": expires_in,
-        "scope": ctx.config.api_user,
+        "scope": user,
     }

@@ -12,6 +12,7 @@ from typing import Any
 
 from marketo_sandbox import envelope
 from marketo_sandbox.app import Ctx, router
+from marketo_sandbox.domain.object_types import instance_custom_type, instance_custom_types
 from marketo_sandbox.domain.objects import (
     DEDUPE_BY,
     as_int,
@@ -37,8 +38,6 @@ from marketo_sandbox.model.objects import (
     OPPORTUNITY_ROLES,
     SALESPERSONS,
     ObjectType,
-    custom_object_type,
-    custom_object_types,
 )
 from marketo_sandbox.store import Store, dedupe_key
 
@@ -221,7 +220,7 @@ def _bind(fn: Callable[[Ctx, ObjectType], Any], ot: ObjectType) -> Callable[...,
 
 def _custom(fn: Callable[[Ctx, ObjectType], Any]) -> Callable[..., Any]:
     def handler(ctx: Ctx, name: str) -> Any:
-        ot = custom_object_type(name)
+        ot = instance_custom_type(ctx.config, name)
         if ot is None:
             raise ApiError("1003", f"Invalid custom object type '{name}'")
         return fn(ctx, ot)
@@ -255,7 +254,7 @@ def list_custom_objects(ctx: Ctx) -> dict[str, Any]:
     return envelope.ok(
         [
             described_type(ctx.store, t, fields=False)
-            for t in custom_object_types()
+            for t in instance_custom_types(ctx.config)
             if not names or t.name in names
         ]
     )

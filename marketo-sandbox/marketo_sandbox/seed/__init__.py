@@ -148,6 +148,7 @@ def build(store: Store, spec: SeedSpec, anchor: float | None = None) -> None:
         marketing_assets,
         objects,
         programs,
+        second_level,
     )
 
     now = store.now() if anchor is None else anchor

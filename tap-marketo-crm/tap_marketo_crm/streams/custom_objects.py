@@ -1,8 +1,13 @@
 """Custom objects: ``custom_<apiName>``, one stream per custom object type, read by bulk
 export in ``updatedAt`` windows (docs/MARKETO.md section 5).
 
-Where the subscription refuses that filter (1035) for custom objects, a type is read by
-REST by the keys its records link to instead (``read_mode: linked_keys`` in its state).
+A type is read by REST by the keys its records link to instead (``read_mode:
+linked_keys`` in its state) where bulk export cannot serve it: the subscription refuses
+the ``updatedAt`` filter (1035), or Marketo refuses to export the type at all because it
+is not linked to leads (a company-linked or a second-level custom object: bulk export
+serves only first-level objects linked directly to leads, docs/MARKETO.md section 9).
+A second-level type's records are read by the link values of its parent custom object's
+records read this run (its stream runs after the parent's).
 """
 
 from __future__ import annotations
@@ -29,24 +34,43 @@ LINKED_KEYS = "linked_keys"
 class CustomObjectStream(WindowedExportStream):
     """``custom_<apiName>``: one custom object type by bulk export on ``updatedAt``.
 
-    Where the subscription refuses that filter (1035), the stream falls back, once and
-    for good (``read_mode: linked_keys`` in its state, with a warning every run), to REST
-    reads by the keys its records link to, 300 per call: the ids of the leads seen this
-    run for lead-linked types, the ``externalCompanyId`` values seen on leads and other
-    objects this run for company-linked ones (all leads on its first sync). Every
-    record of those parents is written, whatever its ``updatedAt``. Limitation: a record
-    changed while its parent did not change is seen only when the parent does.
+    Where the subscription refuses that filter (1035), or Marketo refuses to export a
+    type not linked to leads, the stream falls back, once and for good (``read_mode:
+    linked_keys`` in its state, with a warning every run), to REST reads by the keys its
+    records link to, 300 per call: the ids of the leads seen this run for lead-linked
+    types, the ``externalCompanyId`` values seen on leads and other objects this run for
+    company-linked ones (all leads on its first sync), the link values of the parent
+    type's records read this run for second-level ones. Every record of those parents is
+    written, whatever its ``updatedAt``. Limitation: a record changed while its parent
+    did not change is seen only when the parent does.
     """
 
     read_mode_key = "read_mode"
-    # Records point at a lead or a company; read by linked keys, they use the keys seen
-    # on leads and opportunities this run.
-    depends_on = ("leads", "opportunities", "companies")
+
+    @property
+    def depends_on(self) -> tuple[str, ...]:  # type: ignore[override]
+        """Records point at a lead, a company or another custom object; read by linked
+        keys, they use the keys seen on leads, opportunities, companies or the parent
+        type's records this run."""
+        base = ("leads", "opportunities", "companies")
+        parent = self.parent_stream
+        return (*base, parent) if parent is not None else base
+
+    @property
+    def parent_stream(self) -> str | None:
+        """The stream of the custom object type this one's records hang off (second
+        level), or None when they hang off a lead or a company."""
+        link = self.link
+        if link is None or link.parent.lower() in ("lead", "company"):
+            return None
+        return f"{CUSTOM_PREFIX}{link.parent}"
 
     def __init__(
         self, tap: Any, schema: dict[str, Any], name: str, key: str = "marketoGUID"
     ) -> None:
         self.primary_keys_default = (key,)
+        # Fields whose values this run keeps for second-level types (see on_row).
+        self._harvest: list[str] = []
         super().__init__(tap, schema, name=name)
 
     @property
@@ -77,25 +101,63 @@ class CustomObjectStream(WindowedExportStream):
 
     def harvested_lead_fields(self) -> tuple[str, ...]:
         """The lead field whose values this stream reads by this run, when it reads by
-        linked keys (the leads stream then harvests them)."""
-        if self.read_mode != LINKED_KEYS:
-            return ()
+        linked keys (the leads stream then harvests them). A company-linked type is
+        asked for too before its first refusal: Marketo's bulk export refuses such types,
+        and one more column in the lead export is cheaper than a key-only export."""
         link = self.link
-        return (link.lead_field,) if link is not None and link.lead_field else ()
+        if link is None or not link.lead_field:
+            return ()
+        if self.read_mode != LINKED_KEYS and link.parent.lower() == "lead":
+            return ()
+        return (link.lead_field,)
+
+    def extra_fields(self) -> list[str]:
+        # The link values the second-level types hanging off this one are read by.
+        return [f for f in self.child_key_fields() if f not in self.export_fields()]
+
+    def child_key_fields(self) -> list[str]:
+        """Fields of this type whose values selected second-level streams read by."""
+        out: list[str] = []
+        for stream in self.tap.streams.values():
+            if (
+                isinstance(stream, CustomObjectStream)
+                and stream is not self
+                and stream.selected
+                and stream.parent_stream == self.name
+                and stream.link is not None
+                and stream.link.parent_field not in out
+            ):
+                out.append(stream.link.parent_field)
+        return out
+
+    def on_row(self, row: dict[str, Any]) -> None:
+        for name in self._harvest:
+            value = row.get(name)
+            if value not in (None, ""):
+                self.run.object_keys.setdefault(self.key_slot(name), set()).add(str(value))
+
+    def key_slot(self, field: str) -> str:
+        """Where this run keeps this type's ``field`` values (``run.object_keys``)."""
+        return f"{self.api_name}.{field}"
 
     def refused_ahead(self, exc: MarketoError) -> None:
-        # A 1035 to a job queued ahead is the refusal the stream's own turn would meet:
+        # A refusal to a job queued ahead is the one the stream's own turn would meet:
         # the switch to linked keys is made now, so Marketo is not asked twice.
-        if (
-            isinstance(exc, MarketoAPIError)
-            and exc.code == UNSUPPORTED_FILTER
-            and self.filter_field == "updatedAt"
-            and self.link is not None
-            and self.link.lead_field is not None
-        ):
+        if isinstance(exc, MarketoAPIError) and self._reads_by_keys_instead(exc):
             self.stream_state[self.read_mode_key] = LINKED_KEYS
             self.stream_state["export_job"] = None
             self.save_state()
+
+    def _reads_by_keys_instead(self, exc: MarketoAPIError) -> bool:
+        """Whether a bulk refusal sends this type to REST reads by linked keys: a 1035
+        for a type the tap can follow from leads, or any refusal of a create for a type
+        not linked to leads (Marketo's bulk export serves lead-linked types only)."""
+        link = self.link
+        if link is None:
+            return False
+        if exc.code == UNSUPPORTED_FILTER and self.filter_field == "updatedAt":
+            return link.lead_field is not None or self.parent_stream is not None
+        return link.parent.lower() != "lead" and "create" in (exc.endpoint or "")
 
     def export_lookahead(self) -> Lookahead | None:
         if self.read_mode == LINKED_KEYS:
@@ -114,44 +176,83 @@ class CustomObjectStream(WindowedExportStream):
         return s.object_schema(properties)
 
     def sync_records(self) -> None:
+        self._harvest = self.child_key_fields()
         if self.read_mode != LINKED_KEYS:
             try:
                 super().sync_records()
                 return
             except MarketoAPIError as exc:
-                if exc.code != UNSUPPORTED_FILTER or self.filter_field != "updatedAt":
+                if not self._reads_by_keys_instead(exc):
+                    if exc.code == UNSUPPORTED_FILTER and self.filter_field == "updatedAt":
+                        raise MarketoAPIError(
+                            f"{exc.message}; and the type's link to its parent is unknown, "
+                            "so its records cannot be read by linked keys instead",
+                            code=exc.code,
+                            endpoint=exc.endpoint,
+                        ) from exc
                     raise
-                if self.link is None or self.link.lead_field is None:
-                    raise MarketoAPIError(
-                        f"{exc.message}; and the type's link to its parent is unknown, so "
-                        "its records cannot be read by linked keys instead",
-                        code=exc.code,
-                        endpoint=exc.endpoint,
-                    ) from exc
                 # Detected once; state keeps the mode so later runs do not ask again.
+                self.logger.warning(
+                    "'%s': Marketo refused its bulk export (%s); reading it over REST by "
+                    "linked keys from now on",
+                    self.name,
+                    exc,
+                )
                 self.stream_state[self.read_mode_key] = LINKED_KEYS
                 self.stream_state["export_job"] = None
                 self.save_state()
         self.read_linked()
 
-    def read_linked(self) -> None:
-        link = self.link
-        assert link is not None, self.name
+    def _linked_keys(self, link: s.ObjectLink) -> set[str] | None:
+        """The parent keys this run reaches, or None when the parents cannot be reached
+        (said once, in the log)."""
+        parent = self.parent_stream
+        if parent is not None:
+            stream = self.tap.streams.get(parent)
+            if stream is None or not stream.selected:
+                self.logger.warning(
+                    "'%s': its records hang off '%s' records (%s.%s) and are read by the "
+                    "%s values of those read this run, but stream '%s' is not selected: "
+                    "NOTHING of '%s' can be read. Select '%s' too.",
+                    self.name, link.parent, link.parent, link.parent_field,
+                    link.parent_field, parent, self.name, parent,
+                )  # fmt: skip
+                return None
+            return set(self.run.object_keys.get(f"{link.parent}.{link.parent_field}", set()))
         assert link.lead_field is not None, self.name
-        parent = "lead ids" if link.parent.lower() == "lead" else f"{link.parent_field} values"
-        self.logger.warning(
-            "'%s': this Marketo subscription refuses the bulk updatedAt filter for custom "
-            "objects (1035); reading its records by the %s seen this run instead, 300 per "
-            "call. Records changed while their %s did not are missed until it does.",
-            self.name,
-            parent,
-            link.parent.lower(),
-        )
         keys = lead_keys(self, link.lead_field)
         if link.parent.lower() == "company":
             keys |= self.run.object_keys.get(link.parent_field, set())
+        return keys
+
+    def read_linked(self) -> None:
+        link = self.link
+        assert link is not None, self.name
+        parent = "lead ids" if link.parent.lower() == "lead" else f"{link.parent_field} values"
+        if link.parent.lower() == "lead":
+            why = (
+                "this Marketo subscription refuses the bulk updatedAt filter for custom "
+                "objects (1035)"
+            )
+        else:
+            why = (
+                f"it is linked to {link.parent}, not to leads, and Marketo's bulk export "
+                "serves only custom objects linked directly to leads"
+            )
+        self.logger.warning(
+            "'%s': %s; reading its records by the %s seen this run instead, 300 per "
+            "call. Records changed while their %s did not are missed until it does.",
+            self.name,
+            why,
+            parent,
+            link.parent.lower(),
+        )
+        keys = self._linked_keys(link)
+        if keys is None:
+            return  # not reachable: the bookmark stays where it was
         writer = RecordWriter(self, text_input=False)
         fields = [n for n in self.selected_properties() if not n.startswith("_sdc_")]
+        asked = fields + [f for f in self._harvest if f not in fields]
         path = f"/rest/v1/customobjects/{self.api_name}.json"
         for batch in chunked(sorted(k for k in keys if k), MAX_KEYS):
             for record in self.client.iter_results(
@@ -159,10 +260,11 @@ class CustomObjectStream(WindowedExportStream):
                 {
                     "filterType": link.field,
                     "filterValues": batch,
-                    "fields": fields,
+                    "fields": asked,
                     "batchSize": MAX_KEYS,
                 },
             ):
+                self.on_row(record)
                 writer.write(record)
         self.log_written(writer, f" (read by {len(keys)} linked keys)")
         self.commit_bookmark(self.run.now, export_job=None)
