@@ -29,8 +29,8 @@ from marketo_core.timeutil import format_marketo_datetime
 from singer_sdk import Stream, metrics
 from singer_sdk.exceptions import FatalAPIError
 
+from tap_marketo_crm import deletes, sdk_seam
 from tap_marketo_crm import schemas as s
-from tap_marketo_crm import sdk_seam
 from tap_marketo_crm.pipeline import ExportPipeline, ExportSettings, JobSlots
 from tap_marketo_crm.probe import floor_start_date
 from tap_marketo_crm.records import RecordWriter
@@ -231,13 +231,14 @@ class MarketoStream(Stream):
             self.logger.info("Skipping '%s': the run stopped at a daily limit", self.name)
             return
         # A dry run (--test) caps the records: a partial read must not retire any row.
-        version = None
-        if self.reads_whole_table and self.ABORT_AT_RECORD_COUNT is None:
-            version = self.tap.initialized_at  # milliseconds: a later run, a larger version
+        version, whole = (None, False)
+        if self.ABORT_AT_RECORD_COUNT is None:
+            version, whole = self.table_version()
+        if version is not None:
             sdk_seam.start_table_version(self, version)
         try:
             self.sync_records()
-            if version is not None:
+            if version is not None and whole:
                 sys.stdout.flush()
                 sdk_seam.write_activate_version(self, version)
         except QuotaExhausted as exc:
@@ -253,6 +254,14 @@ class MarketoStream(Stream):
         finally:
             sys.stdout.flush()
         yield from ()
+
+    def table_version(self) -> tuple[int | None, bool]:
+        """The table version this run's records carry (None: none), and whether this
+        run reads the whole table (ACTIVATE_VERSION follows a complete read)."""
+        if self.reads_whole_table:
+            # Milliseconds: a later run, a larger version.
+            return self.tap.initialized_at, True
+        return None, False
 
     def sync_records(self) -> None:
         raise NotImplementedError
@@ -276,7 +285,10 @@ class MarketoStream(Stream):
 
     def write_updated_since(self, path: str) -> list[int]:
         """A full REST read of ``path`` (Marketo's read has no date filter): write the
-        records updated since the bookmark, move it to now; returns every id read."""
+        records updated since the bookmark, and each id read before but gone now as a
+        delete (``deletes``: the read is whole, so this costs nothing); move the bookmark
+        to now; returns every id read."""
+        known = deletes.known_ids(self)
         bookmark = self.bookmark()
         floor = None
         if bookmark is not None:
@@ -289,6 +301,11 @@ class MarketoStream(Stream):
             if floor is not None and updated and s.to_datetime(updated) < floor:
                 continue
             writer.write(record)
+        if known is not None:
+            gone = deletes.write_vanished(writer, known - set(ids), self.run.now)
+            if gone:
+                self.logger.info("'%s': %d deleted since the last run", self.name, gone)
+        deletes.remember_ids(self, ids)
         self.log_written(writer)
         self.commit_bookmark(self.run.now)
         return ids
