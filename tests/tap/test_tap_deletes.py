@@ -95,7 +95,8 @@ def test_deleted_programs_campaigns_and_lists_reach_the_output(
     api: MarketoClient,
 ) -> None:
     streams = ("programs", "campaigns", "static_lists")
-    chosen = select_only(catalog, *streams)
+    # Emails too: a program's local emails go with it (found by the emails' own scan).
+    chosen = select_only(catalog, *streams, "emails")
     full = run_tap(config, chosen)
     assert not deleted(full, "programs")
     before = {s: ids(fast_sandbox.objects(TRUTH[s])) for s in streams}
@@ -112,6 +113,11 @@ def test_deleted_programs_campaigns_and_lists_reach_the_output(
     )
     held_campaigns = {c["id"] for c in campaigns if c.get("programId") == program["id"]}
     held_lists = {x["id"] for x in lists if x.get("programName") == program["name"]}
+    held_emails = {
+        e["id"]
+        for e in fast_sandbox.objects("emails")
+        if e["folder"] == {"type": "Program", "value": program["id"], "folderName": program["name"]}
+    }
     assert held_campaigns or held_lists, "the seed's programs hold no campaign or list"
     campaign = next(c for c in campaigns if c["id"] not in held_campaigns)
     static_list = next(x for x in lists if x["id"] not in held_lists)
@@ -144,11 +150,12 @@ def test_deleted_programs_campaigns_and_lists_reach_the_output(
     (record,) = deleted(scan, "programs")
     assert set(record) == {"id", "_sdc_deleted_at"}
     assert not deleted(scan, "campaigns")  # each delete is emitted once
-    assert not loaded_problems([full, quiet, scan], fast_sandbox, catalog, *streams)
+    assert ids(deleted(scan, "emails")) == held_emails
+    assert not loaded_problems([full, quiet, scan], fast_sandbox, catalog, *streams, "emails")
 
     # What the state remembers is what Marketo still has.
     again = run_tap({**config, "delete_scan_interval_hours": 0}, chosen, scan.state)
-    assert not any(deleted(again, s) for s in streams)
+    assert not any(deleted(again, s) for s in (*streams, "emails"))
 
 
 def test_a_scan_runs_once_per_interval(
