@@ -54,8 +54,10 @@ def load(runs: list[TapRun], catalog: dict[str, Any]) -> dict[str, dict[tuple[An
                 else:
                     table[key_of(record, keys)] = (message.get("version"), record)
             elif message["type"] == "ACTIVATE_VERSION":
+                # As SQL loaders do it (``where version < :new``): a row without a
+                # version is never dropped.
                 version = message["version"]
-                for key in [k for k, (v, _) in table.items() if v is None or v < version]:
+                for key in [k for k, (v, _) in table.items() if v is not None and v < version]:
                     del table[key]
     return tables
 
@@ -108,8 +110,10 @@ def test_deleted_programs_campaigns_and_lists_reach_the_output(
     # The program holding the most campaigns and lists (the small seed has a few).
     program = max(
         programs,
-        key=lambda p: sum(c.get("programId") == p["id"] for c in campaigns)
-        + sum(x.get("programName") == p["name"] for x in lists),
+        key=lambda p: (
+            sum(c.get("programId") == p["id"] for c in campaigns)
+            + sum(x.get("programName") == p["name"] for x in lists)
+        ),
     )
     held_campaigns = {c["id"] for c in campaigns if c.get("programId") == program["id"]}
     held_lists = {x["id"] for x in lists if x.get("programName") == program["name"]}
@@ -255,6 +259,6 @@ def test_removed_program_members_are_dropped_by_the_versioned_re_read(
     )
     # The next change-only run carries the new version.
     after = run_tap(config, chosen, reread.state)
-    assert after.state["bookmarks"]["program_memberships"]["table_version"] == messages[-1][
-        "version"
-    ]
+    assert (
+        after.state["bookmarks"]["program_memberships"]["table_version"] == messages[-1]["version"]
+    )
