@@ -232,6 +232,16 @@ def test_removed_program_members_are_dropped_by_the_versioned_re_read(
     other = next(m["programId"] for m in members if m["programId"] != member["programId"])
     _delete(api, "program", other)
     assert not [m for m in fast_sandbox.objects("program_members") if m["programId"] == other]
+    # And a lead deleted with its memberships (Delete Lead is no program activity).
+    lead = next(
+        m["leadId"]
+        for m in members
+        if m["programId"] not in (member["programId"], other)
+        and m["leadId"] != member["leadId"]
+    )
+    body = api.post("/rest/v1/leads/delete.json", json={"input": [{"id": lead}]})
+    assert body["result"][0]["status"] == "deleted", body
+    assert lead not in {m["leadId"] for m in fast_sandbox.objects("program_members")}
 
     def of_memberships(run: TapRun) -> list[dict[str, Any]]:
         return [m for m in run.messages if m.get("stream") == "program_memberships"]

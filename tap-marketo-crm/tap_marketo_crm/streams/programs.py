@@ -8,14 +8,15 @@ members of each program), whichever costs fewer calls. After that, only membersh
 named by program activities since the last run are read again (Change Status in
 Progression, Add to Nurture, nurture track/cadence changes, Push Lead), by lead id, 300
 per call per program: a quiet run costs nothing beyond the shared activity feed. A
-membership such an activity named that no longer exists (set to "Not in Program", or
-its lead deleted) is emitted with ``_sdc_deleted_at``.
+membership such an activity named that no longer exists (e.g. set to "Not in Program")
+is emitted with ``_sdc_deleted_at``.
 
-Marketo logs nothing when members are deleted through the API or their program is
-deleted, so every ``membership_rescan_interval_days`` the stream reads every membership
-again, as a first sync does, as a new table version ended by ACTIVATE_VERSION: a loader
-that honours it drops the memberships that read did not find. The change-only runs in
-between carry the version of the last whole read.
+Marketo logs no program activity when members are deleted through the API, or their
+program or their lead is deleted (docs/MARKETO.md section 4), so every
+``membership_rescan_interval_days`` the stream reads every membership again, as a first
+sync does, as a new table version ended by ACTIVATE_VERSION: a loader that honours it
+drops the memberships that read did not find. The change-only runs in between carry the
+version of the last whole read.
 """
 
 from __future__ import annotations
