@@ -6,6 +6,7 @@ sandbox's ground truth."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 from marketo_core import MarketoClient
 from marketo_sandbox.testing import SandboxControl
 from tap_helpers import TapRun, diff_records, key_of, normalize, run_tap, select_only
+from tap_marketo_crm import deletes
 
 # stream -> ground-truth kind
 TRUTH = {
@@ -272,3 +274,12 @@ def test_removed_program_members_are_dropped_by_the_versioned_re_read(
     assert (
         after.state["bookmarks"]["program_memberships"]["table_version"] == messages[-1]["version"]
     )
+
+
+def test_known_ids_are_kept_as_ranges() -> None:
+    ids = {1, 2, 3, 7, 9, 10, 1000}
+    packed = deletes.pack(ids)
+    assert packed == [[1, 3], [7, 7], [9, 10], [1000, 1000]]
+    assert deletes.unpack(packed) == ids
+    assert deletes.pack([]) == []
+    assert deletes.unpack(json.loads(json.dumps(packed))) == ids  # as state stores them
