@@ -129,6 +129,26 @@ CONFIG_SCHEMA: dict[str, Any] = with_connection_settings(
             "rows that vanished; 'stop' skips it, keeps its state, and the run exits with "
             "status 65.",
         ),
+        th.Property(
+            "delete_scan_interval_hours",
+            th.NumberType(minimum=0, maximum=8760),
+            default=24,
+            description="Hours between delete scans of programs and emails: Marketo logs "
+            "no deletes of assets, so a scan browses every id (one call per 200) and "
+            "emits each id gone since the last scan with _sdc_deleted_at; runs in between "
+            "read only what changed. 0 scans on every run.",
+        ),
+        th.Property(
+            "membership_rescan_interval_days",
+            th.NumberType(minimum=0, maximum=3650),
+            default=7,
+            description="Days between whole, versioned re-reads of program_memberships "
+            "(what a first sync reads: a bulk member export, about 4 calls per 10 "
+            "programs), ended by ACTIVATE_VERSION so a loader drops memberships Marketo "
+            "removed without an activity (members deleted by API, deleted programs). "
+            "Runs in between read only memberships named by program activities. 0 "
+            "re-reads on every run.",
+        ),
     ).to_dict(),
     max_daily_calls=40_000,
     headroom_setting=False,
@@ -154,6 +174,8 @@ RANGE_REASONS: dict[str, str] = {
     "max_queued_export_jobs": "Marketo queues at most 10 export jobs per instance, for "
     "every integration together",
     "progress_interval_seconds": "seconds between progress lines",
+    "delete_scan_interval_hours": "hours between delete scans (0: every run)",
+    "membership_rescan_interval_days": "days between whole membership re-reads (0: every run)",
     "rate_limit_calls": f"the tap keeps {RATE_LIMIT_HEADROOM} calls of headroom in each window",
     "rate_limit_window_seconds": "Marketo's window is 20 s",
     "activity_retention_months": "Adobe's retention is 25 months, 37 with extended retention",

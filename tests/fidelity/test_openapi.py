@@ -700,6 +700,29 @@ def case_program_members(probe: Probe, sandbox: SandboxControl) -> None:
 
 
 @case(
+    "deleteProgramUsingPOST",
+    "deleteSmartCampaignUsingPOST",
+    "deleteStaticListByIdUsingPOST",
+    "deleteEmailUsingPOST",
+)
+def case_asset_deletes(probe: Probe, sandbox: SandboxControl) -> None:
+    email = sandbox.objects("emails")[0]
+    kinds = (
+        ("email", email["id"], "emails"),
+        ("smartCampaign", sandbox.objects("campaigns")[0]["id"], "campaigns"),
+        ("staticList", sandbox.objects("lists")[0]["id"], "lists"),
+        ("program", sandbox.objects("programs")[0]["id"], "programs"),
+    )
+    for path, asset_id, kind in kinds:
+        body = probe.call("POST", f"/rest/asset/v1/{path}/{asset_id}/delete.json")
+        assert body["result"] == [{"id": asset_id}], body
+        assert asset_id not in {item["id"] for item in sandbox.objects(kind)}, kind
+        # Deleting what is gone: a request-level failure in the same envelope.
+        gone = probe.call("POST", f"/rest/asset/v1/{path}/{asset_id}/delete.json", success=False)
+        assert error_code(gone) == "702", gone
+
+
+@case(
     "getListsUsingGET",
     "getListByIdUsingGET",
     "getLeadsByListIdUsingGET_1",

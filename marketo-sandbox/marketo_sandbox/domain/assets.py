@@ -84,3 +84,24 @@ def under_root(folders: dict[int, dict[str, Any]], folder: dict[str, Any], root:
 def rendered(store: Store, kind: str) -> Iterator[dict[str, Any]]:
     for asset in stored_assets(store, kind):
         yield render_asset(asset)
+
+
+def delete_asset(store: Store, kind: str, asset_id: int) -> bool:
+    """Delete an asset, both its versions (Marketo's delete takes the id, not a
+    version); False when there is no such asset."""
+    deleted = False
+    with store.transaction():
+        for status in STATUSES:
+            deleted = store.object_delete(kind, f"{asset_id}:{status}") or deleted
+    return deleted
+
+
+def delete_program_assets(store: Store, program_id: int) -> None:
+    """Delete the assets a program holds (its local emails, forms, landing pages and
+    snippets: their folder is the program), as deleting the program does."""
+    with store.transaction():
+        for kind in VERSIONED_KINDS:
+            for asset in list(store.objects(kind)):
+                folder = asset.get("folder") or {}
+                if folder.get("type") == "Program" and int(folder.get("value", -1)) == program_id:
+                    store.object_delete(kind, asset_pk(kind, asset))

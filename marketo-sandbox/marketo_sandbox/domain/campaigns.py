@@ -40,3 +40,9 @@ def record_request(store: Store, doc: dict[str, Any]) -> dict[str, Any]:
     doc = {"requestId": store.next_id(REQUESTS_KIND), **doc, "requestedAt": store.now_ts()}
     store.doc_put(REQUESTS_KIND, doc["requestId"], doc)
     return doc
+
+
+def delete_campaign(store: Store, campaign_id: int) -> bool:
+    """Delete a smart campaign; False when there is none. Marketo logs no activity for
+    it: the campaign is simply gone from every read."""
+    return store.object_delete(KIND_CAMPAIGNS, campaign_id)

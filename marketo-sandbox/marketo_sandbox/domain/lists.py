@@ -92,3 +92,14 @@ def _log(
             "Request Id": request_id,
         },
     )
+
+
+def delete_list(store: Store, list_id: int) -> bool:
+    """Delete a static list and its membership; False when there is none. Marketo logs
+    no Remove from List for the members of a deleted list: the list and its members are
+    simply gone from every read."""
+    with store.transaction() as db:
+        if not store.object_delete(KIND_LISTS, list_id):
+            return False
+        db.execute("DELETE FROM list_members WHERE listId=?", (list_id,))
+    return True

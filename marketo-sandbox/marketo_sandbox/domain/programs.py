@@ -9,6 +9,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from marketo_sandbox import envelope
+from marketo_sandbox.domain.assets import delete_program_assets
+from marketo_sandbox.domain.campaigns import campaigns, delete_campaign
+from marketo_sandbox.domain.lists import delete_list, static_lists
 from marketo_sandbox.domain.objects import (
     as_int,
     coerce,
@@ -326,3 +329,25 @@ def remove_members(store: Store, program_id: int, items: list[Any]) -> list[dict
                     envelope.skipped("1037", "Lead not in program", seq=seq, leadId=lead_id)
                 )
     return results
+
+
+def delete_program(store: Store, program_id: int) -> bool:
+    """``POST /rest/asset/v1/program/{id}/delete.json``: the program goes with everything
+    it holds: its memberships, its smart campaigns, its static lists (and their members)
+    and its local assets. Marketo logs no activity for any of it (no Change Status in
+    Progression for the members): they are simply gone from every read. False when
+    there is no such program."""
+    prog = program(store, program_id)
+    if prog is None:
+        return False
+    with store.transaction() as db:
+        store.object_delete(KIND_PROGRAMS, program_id)
+        db.execute("DELETE FROM program_members WHERE programId=?", (program_id,))
+        for item in campaigns(store):
+            if item.get("programId") == program_id:
+                delete_campaign(store, item["id"])
+        for item in static_lists(store):
+            if item.get("programName") == prog["name"]:
+                delete_list(store, item["id"])
+        delete_program_assets(store, program_id)
+    return True

@@ -21,6 +21,7 @@ from marketo_sandbox.domain.assets import (
     KIND_LANDING_PAGES,
     KIND_SNIPPETS,
     STATUSES,
+    delete_asset,
     folder_depth,
     render_asset,
     stored_assets,
@@ -138,6 +139,11 @@ def browse_folders(ctx: Ctx) -> dict[str, Any]:
     return envelope.asset_ok([render_asset(f) for f in selected[offset : offset + max_return]])
 
 
+@router.route("/rest/asset/v1/email/<int:email_id>/delete.json", ("POST",), fidelity_only=True)
+def delete_email(ctx: Ctx, email_id: int) -> dict[str, Any]:
+    if not delete_asset(ctx.store, KIND_EMAILS, email_id):
+        raise ApiError("702", f"Email {email_id} not found")
+    return envelope.asset_ok([{"id": email_id}])
 
 # The other asset browses (templates, smart lists, files...) check these arguments alike.
 status_arg = _status

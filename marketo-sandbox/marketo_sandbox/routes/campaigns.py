@@ -16,6 +16,7 @@ from marketo_sandbox.app import Ctx, router
 from marketo_sandbox.domain.campaigns import (
     campaign,
     campaigns,
+    delete_campaign,
     is_triggerable,
     record_request,
     render_campaign,
@@ -157,3 +158,12 @@ def schedule_campaign(ctx: Ctx, campaign_id: int) -> dict[str, Any]:
         "tokens": _tokens(data.get("tokens")),
     })
     return envelope.ok([{"id": campaign_id}])
+
+
+@router.route(
+    "/rest/asset/v1/smartCampaign/<int:campaign_id>/delete.json", ("POST",), fidelity_only=True
+)
+def delete_smart_campaign(ctx: Ctx, campaign_id: int) -> dict[str, Any]:
+    if not delete_campaign(ctx.store, campaign_id):
+        raise ApiError("702", f"Smart campaign {campaign_id} not found")
+    return envelope.asset_ok([{"id": campaign_id}])

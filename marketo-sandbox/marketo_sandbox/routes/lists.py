@@ -13,6 +13,7 @@ from marketo_sandbox.app import Ctx, router
 from marketo_sandbox.domain.leads import visible_lead_rows_clause
 from marketo_sandbox.domain.lists import (
     add_members,
+    delete_list,
     member_set,
     remove_members,
     render_list,
@@ -175,3 +176,10 @@ def is_member(ctx: Ctx, list_id: int) -> dict[str, Any]:
             status = "memberof" if lead_id in members else "notmemberof"
             results.append({"id": lead_id, "status": status})
     return envelope.ok(results)
+
+
+@router.route("/rest/asset/v1/staticList/<int:list_id>/delete.json", ("POST",), fidelity_only=True)
+def delete_static_list(ctx: Ctx, list_id: int) -> dict[str, Any]:
+    if not delete_list(ctx.store, list_id):
+        raise ApiError("702", f"Static list {list_id} not found")
+    return envelope.asset_ok([{"id": list_id}])

@@ -27,6 +27,7 @@ from marketo_sandbox.domain.objects import (
 from marketo_sandbox.domain.programs import (
     LIVE_LEAD,
     change_status,
+    delete_program,
     is_engagement,
     program,
     programs,
@@ -353,3 +354,10 @@ def leads_by_program(ctx: Ctx, program_id: int) -> dict[str, Any]:
             {"s": f"lp:{program_id}", "a": rows[-1]["leadId"]}
         )
     return envelope.ok(result, **extra)
+
+
+@router.route("/rest/asset/v1/program/<int:program_id>/delete.json", ("POST",), fidelity_only=True)
+def delete_program_route(ctx: Ctx, program_id: int) -> dict[str, Any]:
+    if not delete_program(ctx.store, program_id):
+        raise ApiError("702", f"Program {program_id} not found")
+    return envelope.asset_ok([{"id": program_id}])

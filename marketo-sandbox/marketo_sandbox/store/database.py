@@ -270,6 +270,12 @@ class Store:
                 (kind, str(pk), dkey, data.get("createdAt"), data.get("updatedAt"), dumps(data)),
             )
 
+    def object_delete(self, kind: str, pk: Any) -> bool:
+        """Remove one object; False when there was none."""
+        with self.transaction() as db:
+            cur = db.execute("DELETE FROM objects WHERE kind=? AND pk=?", (kind, str(pk)))
+            return bool(cur.rowcount)
+
     def objects(self, kind: str) -> Iterator[dict[str, Any]]:
         for row in self.iterate("SELECT data FROM objects WHERE kind=? ORDER BY rowid", (kind,)):
             yield json.loads(row["data"])

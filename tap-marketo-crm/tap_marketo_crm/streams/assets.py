@@ -18,8 +18,14 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from marketo_core.timeutil import format_marketo_datetime
+
+from tap_marketo_crm import deletes
 from tap_marketo_crm import schemas as s
 from tap_marketo_crm.streams.base import MarketoStream
+
+# The versions an asset can have at once (its ``status``).
+VERSIONS = ("approved", "draft")
 
 # Marketo's folder browse stops at depth 2 unless told otherwise; instance trees are
 # rarely deeper than a handful of levels.
@@ -57,7 +63,12 @@ class AssetStream(MarketoStream):
 
 
 class EmailsStream(MarketoStream):
-    """Emails, both versions; incremental by ``earliestUpdatedAt``/``latestUpdatedAt``."""
+    """Emails, both versions; incremental by ``earliestUpdatedAt``/``latestUpdatedAt``.
+
+    Marketo logs no asset deletes: at most once per ``delete_scan_interval_hours`` the
+    stream browses every email instead, writes the versions changed since the bookmark,
+    and emits each ``(id, status)`` gone since the last scan (a deleted email, or the
+    draft an approval replaced) with ``_sdc_deleted_at`` (``deletes``)."""
 
     name = "emails"
     primary_keys_default = ("id", "status")
@@ -83,12 +94,35 @@ class EmailsStream(MarketoStream):
                 version=s.INTEGER,
                 autoCopyToText=s.BOOLEAN,
                 preHeader=s.STRING,
+                **{s.SDC_DELETED_AT: s.DATETIME},
             )
         )
 
     def sync_records(self) -> None:
-        self.write_all(self.client.browse_assets(self.path, self.updated_range()))
-        self.commit_bookmark(self.run.now)
+        bookmark = self.bookmark()
+        known = {status: deletes.known_ids(self, status) for status in VERSIONS}
+        writer = self.writer()
+        scan = bookmark is None or deletes.scan_due(self)
+        floor = None
+        if scan and bookmark is not None:
+            floor = format_marketo_datetime(max(bookmark - self.lookback, self.start_date))
+        seen: dict[str, set[int]] = {status: set() for status in VERSIONS}
+        for record in self.client.browse_assets(self.path, {} if scan else self.updated_range()):
+            seen.setdefault(str(record.get("status")), set()).add(int(record["id"]))
+            updated = record.get("updatedAt")
+            if floor is None or (updated and s.to_datetime(updated) >= floor):
+                writer.write(record)
+        extra: dict[str, Any] = {}
+        if scan:
+            for status, ids in known.items():
+                if ids is not None:
+                    deletes.write_vanished(writer, ids - seen[status], self.run.now, status=status)
+            deletes.remember_ids(self, seen)
+            extra = deletes.scanned(self)
+        elif all(ids is not None for ids in known.values()):
+            deletes.remember_ids(self, {st: (known[st] or set()) | seen[st] for st in VERSIONS})
+        self.log_written(writer)
+        self.commit_bookmark(self.run.now, **extra)
 
 
 class FormsStream(AssetStream):

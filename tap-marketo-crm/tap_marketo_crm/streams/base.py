@@ -29,8 +29,8 @@ from marketo_core.timeutil import format_marketo_datetime
 from singer_sdk import Stream, metrics
 from singer_sdk.exceptions import FatalAPIError
 
+from tap_marketo_crm import deletes, sdk_seam
 from tap_marketo_crm import schemas as s
-from tap_marketo_crm import sdk_seam
 from tap_marketo_crm.pipeline import ExportPipeline, ExportSettings, JobSlots
 from tap_marketo_crm.probe import floor_start_date
 from tap_marketo_crm.records import RecordWriter
@@ -281,12 +281,15 @@ class MarketoStream(Stream):
         if self.name in self.run.retention_stops:
             self.logger.info("Skipping '%s': its position is behind retention", self.name)
             return
-        version = self.table_version()
+        # A dry run (--test) caps the records: a partial read must not retire any row.
+        version, whole = (None, False)
+        if self.ABORT_AT_RECORD_COUNT is None:
+            version, whole = self.table_version()
         if version is not None:
             sdk_seam.start_table_version(self, version)
         try:
             self.sync_records()
-            if version is not None:
+            if version is not None and whole:
                 sys.stdout.flush()
                 sdk_seam.write_activate_version(self, version)
                 if self.recovering:
@@ -306,18 +309,16 @@ class MarketoStream(Stream):
             sys.stdout.flush()
         yield from ()
 
-    def table_version(self) -> int | None:
-        """The version this run's records carry when it reads the whole table (None: it
-        does not), so that ACTIVATE_VERSION after the last one retires the rest."""
-        # A dry run (--test) caps the records: a partial read must not retire any row.
-        if self.ABORT_AT_RECORD_COUNT is not None:
-            return None
+    def table_version(self) -> tuple[int | None, bool]:
+        """The table version this run's records carry (None: none), and whether this
+        run reads the whole table (ACTIVATE_VERSION follows a complete read)."""
         if self.reads_whole_table:
-            return self.tap.initialized_at  # milliseconds: a later run, a larger version
+            # Milliseconds: a later run, a larger version.
+            return self.tap.initialized_at, True
         if self.recovering:
             # A re-read after a retention gap: the same version until it is complete.
-            return int(self.stream_state["table_version"])
-        return None
+            return int(self.stream_state["table_version"]), True
+        return None, False
 
     def sync_records(self) -> None:
         raise NotImplementedError
@@ -341,7 +342,10 @@ class MarketoStream(Stream):
 
     def write_updated_since(self, path: str) -> list[int]:
         """A full REST read of ``path`` (Marketo's read has no date filter): write the
-        records updated since the bookmark, move it to now; returns every id read."""
+        records updated since the bookmark, and each id read before but gone now as a
+        delete (``deletes``: the read is whole, so this costs nothing); move the bookmark
+        to now; returns every id read."""
+        known = deletes.known_ids(self)
         bookmark = self.bookmark()
         floor = None
         if bookmark is not None:
@@ -354,6 +358,11 @@ class MarketoStream(Stream):
             if floor is not None and updated and s.to_datetime(updated) < floor:
                 continue
             writer.write(record)
+        if known is not None:
+            gone = deletes.write_vanished(writer, known - set(ids), self.run.now)
+            if gone:
+                self.logger.info("'%s': %d deleted since the last run", self.name, gone)
+        deletes.remember_ids(self, ids)
         self.log_written(writer)
         self.commit_bookmark(self.run.now)
         return ids

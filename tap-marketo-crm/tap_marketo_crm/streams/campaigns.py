@@ -1,5 +1,6 @@
 """Smart campaigns: a full REST read (300 per call; Marketo's read has no date filter),
-written when updated since the bookmark."""
+written when updated since the bookmark; a campaign gone since the last run is emitted
+with ``_sdc_deleted_at`` (``deletes``: Marketo logs no campaign deletes)."""
 
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ class CampaignsStream(MarketoStream):
                 "createdAt": s.DATETIME,
                 "updatedAt": s.DATETIME,
                 "active": s.BOOLEAN,
+                s.SDC_DELETED_AT: s.DATETIME,
             }
         )
 

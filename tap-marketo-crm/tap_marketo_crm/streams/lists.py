@@ -1,4 +1,5 @@
-"""Static lists (full REST read) and list membership (REST reads on a first sync, then
+"""Static lists (full REST read; a list gone since the last run is emitted with
+``_sdc_deleted_at``, see ``deletes``) and list membership (REST reads on a first sync, then
 Add to / Remove from List activities from the activity feed).
 
 A first sync reads every list's members (300 per call per list). After that, membership
@@ -41,6 +42,7 @@ class StaticListsStream(MarketoStream):
                 "workspaceName": s.STRING,
                 "createdAt": s.DATETIME,
                 "updatedAt": s.DATETIME,
+                s.SDC_DELETED_AT: s.DATETIME,
             }
         )
 

@@ -8,19 +8,32 @@ members of each program), whichever costs fewer calls. After that, only membersh
 named by program activities since the last run are read again (Change Status in
 Progression, Add to Nurture, nurture track/cadence changes, Push Lead), by lead id, 300
 per call per program: a quiet run costs nothing beyond the shared activity feed. A
-membership that no longer exists is emitted with ``_sdc_deleted_at``.
+membership such an activity named that no longer exists (e.g. set to "Not in Program")
+is emitted with ``_sdc_deleted_at``.
+
+Marketo logs no program activity when members are deleted through the API, or their
+program or their lead is deleted (docs/MARKETO.md section 4), so every
+``membership_rescan_interval_days`` the stream reads every membership again, as a first
+sync does, as a new table version ended by ACTIVATE_VERSION: a loader that honours it
+drops the memberships that read did not find. The change-only runs in between carry the
+version of the last whole read.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from marketo_core.timeutil import format_marketo_datetime
+
+from tap_marketo_crm import deletes, sdk_seam
 from tap_marketo_crm import schemas as s
 from tap_marketo_crm.activity_feed import PROGRAM_TYPES, FeedNeed, feed_position
 from tap_marketo_crm.pipeline import ExportUnit, JobSlots
 from tap_marketo_crm.records import RecordWriter
+from tap_marketo_crm.settings import setting
 from tap_marketo_crm.state import state_time
 from tap_marketo_crm.streams.base import MAX_KEYS, MarketoStream, chunked
 
@@ -28,10 +41,20 @@ from tap_marketo_crm.streams.base import MAX_KEYS, MarketoStream, chunked
 # to 10 programs, against at least one REST call per program).
 BULK_MEMBERS_FROM = 5
 PROGRAMS_PER_EXPORT = 10  # Marketo's limit on programIds in one member export
+# program_memberships' state: when it last read every membership, and the table version
+# of that read (carried by the change-only runs after it).
+LAST_FULL_READ = "last_full_read"
+# The last whole read's version, carried by the change-only runs after it. Not
+# "table_version": that key marks a retention re-read under way (base.recovering).
+TABLE_VERSION = "membership_version"
 
 
 class ProgramsStream(MarketoStream):
-    """Programs by asset browse; incremental by ``earliestUpdatedAt``/``latestUpdatedAt``."""
+    """Programs by asset browse; incremental by ``earliestUpdatedAt``/``latestUpdatedAt``.
+
+    Marketo logs no program deletes: at most once per ``delete_scan_interval_hours`` the
+    stream browses every program instead, writes those changed since the bookmark, and
+    emits each program gone since the last scan with ``_sdc_deleted_at`` (``deletes``)."""
 
     name = "programs"
     primary_keys_default = ("id",)
@@ -46,22 +69,51 @@ class ProgramsStream(MarketoStream):
                 folder=s.FOLDER_REF,
                 status=s.STRING,
                 headStart=s.BOOLEAN,
+                **{s.SDC_DELETED_AT: s.DATETIME},
             )
         )
 
     def sync_records(self) -> None:
         bookmark = self.bookmark()
-        # Adobe: the range returns programs created OR updated within it.
-        params = self.updated_range()
+        known = deletes.known_ids(self)
         writer = self.writer()
-        ids = []
-        for record in self.client.browse_assets("/rest/asset/v1/programs.json", params):
-            ids.append(int(record["id"]))
+        if bookmark is None or deletes.scan_due(self):
+            ids = self._scan(writer, bookmark)
+            self.run.program_ids = sorted(ids)
+            if known is not None:
+                gone = deletes.write_vanished(writer, known - ids, self.run.now)
+                self.logger.info("'%s': %d programs deleted since the last scan", self.name, gone)
+            deletes.remember_ids(self, ids)
+            self.log_written(writer)
+            self.commit_bookmark(self.run.now, **deletes.scanned(self))
+            return
+        # Adobe: the range returns programs created OR updated within it.
+        for record in self.client.browse_assets(
+            "/rest/asset/v1/programs.json", self.updated_range()
+        ):
+            if known is not None:
+                known.add(int(record["id"]))
             writer.write(record)
-        if bookmark is None:
-            self.run.program_ids = ids
+        if known is not None:
+            deletes.remember_ids(self, known)
         self.log_written(writer)
         self.commit_bookmark(self.run.now)
+
+    def _scan(self, writer: RecordWriter, bookmark: dt.datetime | None) -> set[int]:
+        """Browse every program (200 per call); write those created or updated since
+        the bookmark (less the lookback), as the range browse would; every id read."""
+        floor = None
+        if bookmark is not None:
+            floor = format_marketo_datetime(max(bookmark - self.lookback, self.start_date))
+        ids: set[int] = set()
+        for record in self.client.browse_assets("/rest/asset/v1/programs.json", {}):
+            ids.add(int(record["id"]))
+            if floor is None or any(
+                record.get(name) and s.to_datetime(record[name]) >= floor
+                for name in ("createdAt", "updatedAt")
+            ):
+                writer.write(record)
+        return ids
 
 
 def all_program_ids(stream: MarketoStream) -> list[int]:
@@ -93,12 +145,33 @@ class ProgramMembershipsStream(MarketoStream):
 
     def feed_need(self) -> FeedNeed | None:
         since = feed_position(self)
-        if since is None:
-            return None  # a first sync reads every membership
+        if since is None or self._rescan_due():
+            return None  # a first sync (or a re-read) reads every membership
         return FeedNeed(since=max(since - self.lookback, self.start_date), type_ids=PROGRAM_TYPES)
 
     def derived_activity_types(self) -> tuple[int, ...]:
         return PROGRAM_TYPES
+
+    def _rescan_due(self) -> bool:
+        """Whether this run reads every membership: a first sync, or
+        ``membership_rescan_interval_days`` since the last whole read."""
+        if feed_position(self) is None:
+            return True
+        days = float(setting(self.config, "membership_rescan_interval_days"))
+        return deletes.due(self, LAST_FULL_READ, dt.timedelta(days=days))
+
+    def table_version(self) -> tuple[int | None, bool]:
+        # A whole read is a new version, activated after it; the change-only runs in
+        # between carry the version of the last whole read, so its ACTIVATE_VERSION
+        # keeps what they wrote (a loader drops only rows of older versions).
+        if self.recovering:
+            # A re-read after a retention gap (restart_table): its own version, kept
+            # across runs until the read is complete.
+            return int(self.stream_state["table_version"]), True
+        if self._rescan_due():
+            return self.tap.initialized_at, True
+        stored = self.stream_state.get(TABLE_VERSION)
+        return (int(stored) if stored is not None else None), False
 
     def read_fields(self) -> list[str]:
         fields = [n for n in self.selected_properties() if not n.startswith("_sdc_")]
@@ -108,12 +181,17 @@ class ProgramMembershipsStream(MarketoStream):
         # Bulk rows are text and REST values typed: converters handle both.
         writer = RecordWriter(self, text_input=False)
         need = self.feed_need()
+        extra: dict[str, Any] = {}
         if need is None:
             self._full(writer)
+            extra[LAST_FULL_READ] = state_time(self.run.now)
+            version = sdk_seam.stream_version(self)
+            if version is not None:
+                extra[TABLE_VERSION] = version
         else:
             self._touched(writer, need)
         self.log_written(writer)
-        self.commit_bookmark(self.run.now, feed_since=state_time(self.run.now))
+        self.commit_bookmark(self.run.now, feed_since=state_time(self.run.now), **extra)
 
     def _full(self, writer: RecordWriter) -> None:
         program_ids = all_program_ids(self)

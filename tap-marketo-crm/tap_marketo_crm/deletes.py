@@ -1,0 +1,110 @@
+"""Deletes of objects Marketo keeps no delete log for, found by comparing ids.
+
+Marketo logs a lead's deletion (Delete Lead, 37) and list and role removals, but a
+deleted program, smart campaign, static list or email leaves no trace: it is simply
+absent from the next read (docs/MARKETO.md section 4). A stream that reads every id of
+its object compares them with the ids it has emitted before, kept in its state
+(``known_ids``, as ranges: Marketo's ids are mostly consecutive, so a few thousand ids
+take a few dozen numbers), and emits each id that is gone as its key plus
+``_sdc_deleted_at`` (the time of the read that found it gone).
+
+Campaigns and static lists are read whole on every run anyway (Marketo's reads have no
+date filter), so they compare on every run at no cost. Programs and emails are read by
+``updatedAt`` range; they browse every id (one call per 200) at most once per
+``delete_scan_interval_hours`` (``last_delete_scan`` in their state), and a first sync is
+such a scan. A quiet run between scans costs what it cost before.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from tap_marketo_crm import schemas as s
+from tap_marketo_crm.settings import setting
+from tap_marketo_crm.state import state_time
+from tap_marketo_crm.windows import parse_ts
+
+if TYPE_CHECKING:
+    from tap_marketo_crm.records import RecordWriter
+    from tap_marketo_crm.streams.base import MarketoStream
+
+KNOWN_IDS = "known_ids"
+LAST_SCAN = "last_delete_scan"
+
+
+def pack(ids: Iterable[int]) -> list[list[int]]:
+    """Ids as sorted inclusive ranges ``[[first, last], ...]``."""
+    ranges: list[list[int]] = []
+    for value in sorted(set(ids)):
+        if ranges and value == ranges[-1][1] + 1:
+            ranges[-1][1] = value
+        else:
+            ranges.append([value, value])
+    return ranges
+
+
+def unpack(ranges: Iterable[Iterable[int]]) -> set[int]:
+    out: set[int] = set()
+    for first, last in ranges:
+        out.update(range(int(first), int(last) + 1))
+    return out
+
+
+def known_ids(stream: MarketoStream, group: str | None = None) -> set[int] | None:
+    """The ids this stream has emitted and not deleted (None: it never kept them, e.g.
+    state from a release before delete capture: nothing can be compared yet).
+    ``group`` names one set of a stream keyed by more than the id (an email's status)."""
+    stored = stream.stream_state.get(KNOWN_IDS)
+    if stored is None:
+        return None
+    if group is None:
+        return unpack(stored) if isinstance(stored, list) else None
+    if not isinstance(stored, Mapping):
+        return None
+    return unpack(stored.get(group) or [])
+
+
+def remember_ids(stream: MarketoStream, ids: Iterable[int] | Mapping[str, Iterable[int]]) -> None:
+    """Keep these ids (or these ids per group) as the stream's known ids; the caller's
+    next STATE message carries them."""
+    if isinstance(ids, Mapping):
+        stream.stream_state[KNOWN_IDS] = {group: pack(v) for group, v in sorted(ids.items())}
+    else:
+        stream.stream_state[KNOWN_IDS] = pack(ids)
+
+
+def due(stream: MarketoStream, state_key: str, interval: dt.timedelta) -> bool:
+    """Whether the moment kept under ``state_key`` in the stream's state is at least
+    ``interval`` before this run (or was never kept)."""
+    last = stream.stream_state.get(state_key)
+    if not last:
+        return True
+    return stream.run.now - parse_ts(last) >= interval
+
+
+def scan_due(stream: MarketoStream) -> bool:
+    """Whether this run browses every id (no scan yet, or the interval has passed)."""
+    hours = float(setting(stream.config, "delete_scan_interval_hours"))
+    return due(stream, LAST_SCAN, dt.timedelta(hours=hours))
+
+
+def scanned(stream: MarketoStream) -> dict[str, Any]:
+    """The state of a completed scan, for ``commit_bookmark(..., **scanned(stream))``."""
+    return {LAST_SCAN: state_time(stream.run.now)}
+
+
+def write_vanished(
+    writer: RecordWriter,
+    gone: Iterable[int],
+    when: dt.datetime,
+    **key: Any,
+) -> int:
+    """Each id of ``gone`` as a delete: ``{"id": id, **key, "_sdc_deleted_at": when}``
+    (``key`` completes a compound key, e.g. an email's ``status``)."""
+    count = 0
+    for value in sorted(gone):
+        writer.write_partial({"id": value, **key, s.SDC_DELETED_AT: state_time(when)})
+        count += 1
+    return count
