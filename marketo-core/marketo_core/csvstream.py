@@ -19,8 +19,11 @@ import codecs
 import csv
 import io
 import json
+import logging
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any, BinaryIO, cast
+
+_LOG = logging.getLogger("marketo_core.csvstream")
 
 # Activity attributes and textarea fields can exceed csv's default 128 KB cell limit.
 _FIELD_SIZE_LIMIT = 64 * 1024 * 1024
@@ -92,6 +95,30 @@ class _Lines:
         self.line_no -= len(lines)
 
 
+class _Preferred:
+    """Records read by preference among several readings that fit: the first is logged
+    with its line, the total once the file is read."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.count = 0
+
+    def note(self, line: int, others: int) -> None:
+        self.count += 1
+        if self.count == 1:
+            _LOG.warning(
+                "%s line %d: unescaped quotes allow %d other readings of the record that fit "
+                "the header; kept the one closest to RFC 4180 (docs/MARKETO.md section 9)",
+                self.name,
+                line,
+                others,
+            )
+
+    def summary(self) -> None:
+        if self.count > 1:
+            _LOG.warning("%s: %d records were read that way in all", self.name, self.count)
+
+
 def _rows(
     lines: Iterable[str], *, null: str | None, delimiter: str, name: str
 ) -> Iterator[dict[str, str | None]]:
@@ -99,16 +126,30 @@ def _rows(
     reader = csv.reader(source, delimiter=delimiter, strict=True)
     header: list[str] | None = None
     width = 0
+    preferred = _Preferred(name)
+    recheck = False  # the record after a re-read one is read by the same rules
     while True:
         source.taken.clear()
         first_line = source.line_no + 1
         try:
+            if recheck:
+                # A reading that ended too early leaves the rest of its cell as the next
+                # "record", a quote then standing in an unquoted cell: the C reader would
+                # take it, the lenient reading refuses it and the read stops loudly.
+                next(source)
+                raise csv.Error("re-read")
             row = next(reader)
+            recheck = False
         except StopIteration:
+            preferred.summary()
             return
         except csv.Error:
-            row = _lenient_record(source, delimiter, name, first_line, width or None)
-            # The C reader keeps its half-read state: a new one starts at the next record.
+            row, others, raw = _lenient_record(source, delimiter, name, first_line, width or None)
+            if others:
+                preferred.note(first_line, others)
+            # Strict parsing resumes after a record the C reader takes as it stands; the
+            # C reader keeps its half-read state, so a new one starts at the next record.
+            recheck = not _strict_reads(raw, delimiter)
             reader = csv.reader(source, delimiter=delimiter, strict=True)
         if header is None:
             header = row
@@ -129,6 +170,7 @@ def _rows(
 # A record with more readings than this is reported, not guessed.
 _MAX_READINGS = 256
 _MORE = -1  # a reading that needs the next line
+_INVALID = -2  # a reading no writer produces
 
 
 _TEXT, _CLOSE, _WAIT = "text", "close", "wait"
@@ -163,7 +205,8 @@ def _read_record(
     """One reading of the record at the start of ``text``: ``(cells, end, points)``.
 
     ``end`` is where the record's line break ends (``_MORE`` when the text runs out inside
-    a quoted cell before the file does); ``points`` counts the ambiguous quotes met.
+    a quoted cell before the file does, ``_INVALID`` when an unquoted cell would hold a
+    quote); ``points`` counts the ambiguous quotes met.
     The i-th ambiguous quote is read the usual way unless ``choices[i]`` is true:
     - a quote followed by the delimiter or a line break closes the cell, or is text;
     - a doubled quote followed by the delimiter or a line break is one escaped quote, or
@@ -191,12 +234,9 @@ def _read_record(
             kind, taken = _quote_in_cell(text, pos, ends, at_eof, choose)
             if kind == _WAIT:
                 return cells, _MORE, points
-            if kind == _CLOSE:
-                quoted = False
-                if taken == 2:
-                    cell.append('"')
-            else:
-                cell.append('"')
+            quoted = kind != _CLOSE
+            if quoted or taken == 2:
+                cell.append('"')  # one quote of the value (escaped, or bare)
             pos += taken
         elif char == delimiter:
             cells.append("".join(cell))
@@ -205,7 +245,11 @@ def _read_record(
         elif char in "\r\n":
             cells.append("".join(cell))
             return cells, pos + (2 if text.startswith("\r\n", pos) else 1), points
-        elif char == '"' and not started:
+        elif char == '"':
+            if started:
+                # Writers quote every cell that holds a quote: a quote in an unquoted cell
+                # means this reading split a quoted cell somewhere. Not a reading.
+                return cells, _INVALID, points
             quoted = started = True
             pos += 1
         else:
@@ -218,63 +262,152 @@ def _read_record(
     return cells, pos, points
 
 
-def _lenient_record(
-    source: _Lines, delimiter: str, name: str, first_line: int, width: int | None
-) -> list[str]:
-    """The record whose raw lines are ``source.taken``, read with bare quotes allowed.
+# How far ahead the record after a reading is looked at to judge that reading.
+_LOOKAHEAD_LINES = 1000
 
-    Every reading of its ambiguous quotes is tried. Among those that fit the header, the
-    one ending on the earliest line wins (a later end would swallow the next rows), then
-    the one departing least from RFC 4180 (fewest quotes read the unusual way); more lines
-    are read while no reading is complete. Readings still tied that disagree, or none that
-    fits, stop the read with the file and line named.
-    """
-    text = "".join(source.taken)
-    at_eof = False
-    while True:
-        complete: list[tuple[int, int, list[str]]] = []  # (end, departures, cells)
-        wants_more = False
+Reading = tuple[int, int, list[str]]  # (end, departures, cells)
+
+
+class _Rereader:
+    """Reads one record that the strict reader refused (see :func:`_lenient_record`)."""
+
+    def __init__(
+        self, source: _Lines, delimiter: str, name: str, first_line: int, width: int | None
+    ) -> None:
+        self.source = source
+        self.delimiter = delimiter
+        self.where = f"{name} line {first_line}"
+        self.width = width
+        self.text = "".join(source.taken)
+        self.at_eof = False
+
+    def more(self) -> bool:
+        """Read one more line into the text; False at the end of the file."""
+        if self.at_eof:
+            return False
+        try:
+            self.text += next(self.source)
+        except StopIteration:
+            self.at_eof = True
+            return False
+        return True
+
+    def readings(self, start: int) -> tuple[list[Reading], int | None]:
+        """Every complete reading of the record starting at ``start`` (ends are absolute),
+        and the fewest departures of a reading that runs past the text read so far (None
+        when none does)."""
+        text = self.text[start:]
+        complete: list[Reading] = []
+        pending: int | None = None
         queue: list[tuple[bool, ...]] = [()]
         tried = 0
         while queue:
             choices = queue.pop()
             tried += 1
             if tried > _MAX_READINGS:
-                raise CsvFormatError(
-                    f"{name} line {first_line}: too many unescaped quotes to read the record"
-                )
-            cells, end, points = _read_record(text, delimiter, choices, at_eof)
+                raise CsvFormatError(f"{self.where}: too many unescaped quotes to read the record")
+            cells, end, points = _read_record(text, self.delimiter, choices, self.at_eof)
             # Each ambiguous quote met past the fixed choices opens the other reading.
             for index in range(len(choices), points):
                 queue.append((*choices, *([False] * (index - len(choices))), True))
+            departures = sum(choices[:points])
             if end == _MORE:
-                wants_more = True
-            else:
-                complete.append((end, sum(choices[:points]), cells))
-        fitting = [r for r in complete if width is None or len(r[2]) == width]
-        if fitting:
-            first_end, fewest = min((end, departures) for end, departures, _ in fitting)
-            readings = {tuple(c) for e, d, c in fitting if (e, d) == (first_end, fewest)}
-            if len(readings) > 1:
-                raise CsvFormatError(
-                    f"{name} line {first_line}: unescaped quotes make the record ambiguous "
-                    f"({len(readings)} readings fit the header)"
-                )
-            _give_back_after(source, text, first_end)
-            return list(readings.pop())
-        if wants_more and not at_eof:
-            try:
-                text += next(source)
-            except StopIteration:
-                at_eof = True
-            continue
-        if complete:
-            end, _, cells = min(complete, key=lambda reading: reading[:2])
-            _give_back_after(source, text, end)
-            return cells  # the caller reports the cell count against the header
-        raise CsvFormatError(
-            f"{name} line {first_line}: a quoted cell is never closed (the file ends inside it)"
-        )
+                pending = departures if pending is None else min(pending, departures)
+            elif end != _INVALID:
+                complete.append((start + end, departures, cells))
+        return complete, pending
+
+    def fits(self, cells: list[str]) -> bool:
+        return self.width is None or len(cells) == self.width
+
+    def next_record_readable(self, end: int) -> bool:
+        """Whether what follows ``end`` can start a record. A reading that ends too early
+        leaves the rest of a quoted cell behind, where a quote then stands in an unquoted
+        cell or no reading fits the header."""
+        if self.width is None:
+            return True
+        for _ in range(_LOOKAHEAD_LINES):
+            if end >= len(self.text) and not self.more():
+                return True  # the end of the file
+            if self.text[end] in "\r\n":
+                return True  # a blank line
+            complete, pending = self.readings(end)
+            if any(self.fits(cells) for _, _, cells in complete):
+                return True
+            if pending is None or self.at_eof:
+                return False
+            self.more()  # one more line, or the end of the file: read again either way
+        return True
+
+    def read(self) -> tuple[list[str], int, str]:
+        lines_read = 0
+        while True:
+            complete, pending = self.readings(0)
+            fitting = [r for r in complete if self.fits(r[2])]
+            readable = [r for r in fitting if self.next_record_readable(r[0])]
+            if readable:
+                # Two preferences: the reading that ends first (a later end swallows the
+                # next rows) and the one closest to RFC 4180. While a reading closer to RFC
+                # 4180 may still complete, read on; when they disagree, stop.
+                earliest = min(readable, key=lambda r: (r[0], r[1]))
+                closest = min(readable, key=lambda r: (r[1], r[0]))
+                if (
+                    pending is not None
+                    and pending < closest[1]
+                    and not self.at_eof
+                    and lines_read < _LOOKAHEAD_LINES
+                ):
+                    self.more()
+                    lines_read += 1
+                    continue
+                tied = {tuple(c) for e, d, c in readable if (e, d) == earliest[:2]}
+                if earliest[2] != closest[2] or len(tied) > 1:
+                    raise CsvFormatError(
+                        f"{self.where}: unescaped quotes make the record ambiguous "
+                        f"({len({tuple(r[2]) for r in readable})} readings fit the header)"
+                    )
+                end = earliest[0]
+                others = {tuple(c) for e, _, c in fitting if e == end} - tied
+                _give_back_after(self.source, self.text, end)
+                return earliest[2], len(others), self.text[:end]
+            if pending is not None and not self.at_eof:
+                self.more()  # one more line, or the end of the file: read again either way
+                lines_read += 1
+                continue
+            if complete:
+                end, _, cells = min(complete, key=lambda reading: reading[:2])
+                _give_back_after(self.source, self.text, end)
+                return cells, 0, self.text[:end]  # the caller reports the cell count
+            raise CsvFormatError(
+                f"{self.where}: a quoted cell is never closed (the file ends inside it)"
+            )
+
+
+def _lenient_record(
+    source: _Lines, delimiter: str, name: str, first_line: int, width: int | None
+) -> tuple[list[str], int, str]:
+    """The record whose raw lines are ``source.taken``, read with bare quotes allowed.
+
+    Every reading of its ambiguous quotes is tried; a reading counts when it fits the
+    header and the next record can start after it (no quote in an unquoted cell, some
+    reading that fits). The reading ending on the earliest line (a later end would swallow
+    the next rows) must also be the one closest to RFC 4180 (fewest quotes read the
+    unusual way); more lines are read while a closer one may still complete. When the two
+    differ, or no reading counts, the read stops with the file and line named. Returns
+    the cells, how many other readings fitting the header ended on the same line, and the
+    record's raw text.
+    """
+    return _Rereader(source, delimiter, name, first_line, width).read()
+
+
+def _strict_reads(raw: str, delimiter: str) -> bool:
+    """Whether the C reader in strict mode takes this record's text."""
+    try:
+        for _ in csv.reader(io.StringIO(raw, newline=""), delimiter=delimiter, strict=True):
+            pass
+    except csv.Error:
+        return False
+    return True
 
 
 def _give_back_after(source: _Lines, text: str, end: int) -> None:

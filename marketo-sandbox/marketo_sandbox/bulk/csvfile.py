@@ -10,8 +10,8 @@ readers are tested against them.
 The ``legacy-csv`` profile spells files the way they were recorded from older instances
 (docs/MARKETO.md section 9): booleans of program member files as ``1``/``0``, double
 quotes inside the quoted text cells of user data left unescaped (``"say "hi" now"``; the
-JSON ``attributes`` cell keeps its doubled quotes, as recorded), and the file served as
-``text/csv`` without a charset (:func:`content_type`).
+JSON cells keep their doubled quotes, as recorded; see :func:`_legacy_cell`), and the file
+served as ``text/csv`` without a charset (:func:`content_type`).
 
 Rows are formatted by the row sources (:func:`cell`), buffered a few thousand at a time,
 encoded once and hashed as they are written, so a file of any size is never held in
@@ -124,9 +124,23 @@ def _legacy_cell(value: Any, delimiter: str, bare: bool) -> str:
     text = str(value)
     if not any(c in text for c in (delimiter, '"', "\r", "\n", "\x00")):
         return text
-    # An older instance wraps the cell in quotes but leaves the quotes of the text as they
-    # are; only cells that are not user text (JSON) get RFC 4180 doubling.
-    return f'"{text}"' if bare else '"' + text.replace('"', '""') + '"'
+    if not bare:
+        return '"' + text.replace('"', '""') + '"'
+    # An older instance wraps the cell in quotes but leaves a quote inside the text as it
+    # is, the way it was recorded (a quote between two letters or a space and a letter).
+    # Whether it does so next to a delimiter, a line break, another quote or the cell's
+    # edge is not recorded; there the sandbox doubles it, as RFC 4180 says.
+    edges = (delimiter, '"', "\r", "\n")
+    out = []
+    last = len(text) - 1
+    for index, char in enumerate(text):
+        if char == '"' and (
+            index in (0, last) or text[index - 1] in edges or text[index + 1] in edges
+        ):
+            out.append('""')
+        else:
+            out.append(char)
+    return '"' + "".join(out) + '"'
 
 
 def legacy_line(row: Sequence[Any], delimiter: str, text_columns: frozenset[int]) -> str:
