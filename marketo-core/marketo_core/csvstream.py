@@ -7,10 +7,10 @@ Files reach hundreds of MB, so rows are parsed as a stream.
 
 Some instances leave a double quote inside a quoted cell unescaped (``"say "hi" now"``,
 docs/MARKETO.md section 9). Rows are parsed by the C reader in strict mode; a record it
-refuses is parsed again by :func:`_lenient_record`, which reads a quote inside a quoted
-cell as the closing one only when a delimiter, a line break or the end of the file follows
-it. A record that still does not fit the header is an error naming the file and line,
-never a dropped or merged row.
+refuses is parsed again by :func:`_lenient_record`, which tries every reading of its
+ambiguous quotes (a quote before a delimiter, a line break or the end of the file closes
+the cell or is text). A record no reading decides is a :class:`CsvFormatError` naming the
+file and line, never a dropped, merged or split row.
 """
 
 from __future__ import annotations
