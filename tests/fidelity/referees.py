@@ -103,6 +103,16 @@ EMBULK_MEMBERS = Source(
     RECORDING,
     "a bulk program member extract of a demo instance's default program (2019-04-12)",
 )
+EMBULK_REST = Source(
+    "treasure-data/embulk-input-marketo",
+    "src/test/resources/fixtures/ (lists_response.json, program_response.json, "
+    "custom_object_response.json)",
+    "6b6884dba7e9580a3491158a8f3e506c9e1ba785",
+    "MIT",
+    RECORDING,
+    "REST answers of live instances (2017, 2018) kept as page lists; some request ids were "
+    "replaced by page numbers, the others are as answered",
+)
 EMBULK_CSV_CHARSET = Source(
     "treasure-data/embulk-input-marketo",
     "src/main/java/org/embulk/input/marketo/rest/MarketoInputStreamResponseEntityReader.java",
@@ -167,7 +177,7 @@ FACTS: tuple[Fact, ...] = (
         "the answer's Date header).",
         ("17d4f044661", "2021-11-23T22:57:00Z"),
         ANY,
-        (GROUPAROO_2021, GROUPAROO_2020),
+        (GROUPAROO_2021, GROUPAROO_2020, EMBULK_REST),
     ),
     Fact(
         "lead-db-envelope",
@@ -195,7 +205,15 @@ FACTS: tuple[Fact, ...] = (
         "redundant offset after the Z: 2021-11-23T22:57:24Z+0000.",
         (r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\+0000$"),
         ANY,
-        (GROUPAROO_2021, EMBULK_LEADS),
+        (GROUPAROO_2021, EMBULK_LEADS, EMBULK_REST),
+    ),
+    Fact(
+        "page-token",
+        "A page of static lists ends with nextPageToken, an upper-case base32 string padded "
+        "with '=' to a multiple of 8, after requestId, result and success.",
+        (r"^[A-Z2-7]+=*$", ("requestId", "result", "success", "nextPageToken")),
+        ANY,
+        (EMBULK_REST,),
     ),
     Fact(
         "remove-from-list-not-member",

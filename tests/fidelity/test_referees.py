@@ -207,6 +207,20 @@ def test_fact_timestamps(setup: str, api: RawApi, sandbox: SandboxControl) -> No
     assert re.match(asset_time, found["result"][0]["createdAt"]), found
 
 
+def test_fact_page_token(setup: str, api: RawApi, sandbox: SandboxControl) -> None:
+    alphabet, order = fact("page-token").observed
+    assert len(sandbox.objects("lists")) > 1
+    page = api.ok("GET", "/rest/v1/lists.json", params={"batchSize": 1})
+    assert tuple(page) == order
+    token = page["nextPageToken"]
+    assert re.match(alphabet, token), token
+    assert len(token) % 8 == 0, token
+    following = api.ok(
+        "GET", "/rest/v1/lists.json", params={"batchSize": 1, "nextPageToken": token}
+    )
+    assert following["result"][0]["id"] != page["result"][0]["id"]
+
+
 def test_fact_remove_from_list_not_member(
     setup: str, api: RawApi, sandbox: SandboxControl
 ) -> None:
