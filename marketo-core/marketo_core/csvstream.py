@@ -264,6 +264,8 @@ def _read_record(
 
 # How far ahead the record after a reading is looked at to judge that reading.
 _LOOKAHEAD_LINES = 1000
+# A refused record longer than this is reported: its quoting has gone wrong.
+_MAX_RECORD_LINES = 20_000
 
 Reading = tuple[int, int, list[str]]  # (end, departures, cells)
 
@@ -280,17 +282,28 @@ class _Rereader:
         self.width = width
         self.text = "".join(source.taken)
         self.at_eof = False
+        self.lines_read = 0
 
     def more(self) -> bool:
-        """Read one more line into the text; False at the end of the file."""
+        """Read more lines into the text (twice as many as last time, so that a long
+        record is not parsed again line by line); False at the end of the file."""
         if self.at_eof:
             return False
-        try:
-            self.text += next(self.source)
-        except StopIteration:
-            self.at_eof = True
-            return False
-        return True
+        if self.lines_read >= _MAX_RECORD_LINES:
+            raise CsvFormatError(
+                f"{self.where}: a quoted cell runs on past {_MAX_RECORD_LINES} lines; the "
+                "file's quoting cannot be read"
+            )
+        added: list[str] = []
+        for _ in range(max(1, min(self.lines_read, 256))):
+            try:
+                added.append(next(self.source))
+            except StopIteration:
+                self.at_eof = True
+                break
+        self.lines_read += len(added)
+        self.text += "".join(added)
+        return bool(added)
 
     def readings(self, start: int) -> tuple[list[Reading], int | None]:
         """Every complete reading of the record starting at ``start`` (ends are absolute),
@@ -326,7 +339,7 @@ class _Rereader:
         cell or no reading fits the header."""
         if self.width is None:
             return True
-        for _ in range(_LOOKAHEAD_LINES):
+        while True:
             if end >= len(self.text) and not self.more():
                 return True  # the end of the file
             if self.text[end] in "\r\n":
@@ -334,45 +347,59 @@ class _Rereader:
             complete, pending = self.readings(end)
             if any(self.fits(cells) for _, _, cells in complete):
                 return True
-            if pending is None or self.at_eof:
-                return False
-            self.more()  # one more line, or the end of the file: read again either way
-        return True
+            if pending is None or self.at_eof or self.lines_read >= _LOOKAHEAD_LINES:
+                return False  # nothing fits, or a cell left open for a thousand lines
+            self.more()  # more lines, or the end of the file: read again either way
+
+    def _first_readable(self, readings: list[Reading], verdicts: dict[int, bool]) -> Reading | None:
+        """The first of ``readings`` after which the next record can start. Judged only as
+        far as needed: looking ahead reads lines, and a reading that runs far would read
+        the file to its end."""
+        for reading in readings:
+            end = reading[0]
+            if end not in verdicts:
+                verdicts[end] = self.next_record_readable(end)
+            if verdicts[end]:
+                return reading
+        return None
 
     def read(self) -> tuple[list[str], int, str]:
-        lines_read = 0
         while True:
             complete, pending = self.readings(0)
             fitting = [r for r in complete if self.fits(r[2])]
-            readable = [r for r in fitting if self.next_record_readable(r[0])]
-            if readable:
-                # Two preferences: the reading that ends first (a later end swallows the
-                # next rows) and the one closest to RFC 4180. While a reading closer to RFC
-                # 4180 may still complete, read on; when they disagree, stop.
-                earliest = min(readable, key=lambda r: (r[0], r[1]))
-                closest = min(readable, key=lambda r: (r[1], r[0]))
+            seen = (len(self.text), self.at_eof)
+            verdicts: dict[int, bool] = {}
+            # Two preferences: the reading that ends first (a later end swallows the next
+            # rows) and the one closest to RFC 4180.
+            by_end = sorted(fitting, key=lambda r: (r[0], r[1]))
+            earliest = self._first_readable(by_end, verdicts)
+            by_rfc = sorted(fitting, key=lambda r: (r[1], r[0]))
+            closest = self._first_readable(by_rfc, verdicts)
+            if pending is not None and (len(self.text), self.at_eof) != seen:
+                # Looking ahead read more of the file, and some reading was still open:
+                # read the record again (readings complete before stay as they were).
+                continue
+            if earliest is not None and closest is not None:
                 if (
                     pending is not None
                     and pending < closest[1]
                     and not self.at_eof
-                    and lines_read < _LOOKAHEAD_LINES
+                    and self.lines_read < _LOOKAHEAD_LINES
                 ):
-                    self.more()
-                    lines_read += 1
+                    self.more()  # a reading closer to RFC 4180 may still complete
                     continue
-                tied = {tuple(c) for e, d, c in readable if (e, d) == earliest[:2]}
+                tied = {tuple(r[2]) for r in by_end if r[:2] == earliest[:2]}
                 if earliest[2] != closest[2] or len(tied) > 1:
                     raise CsvFormatError(
                         f"{self.where}: unescaped quotes make the record ambiguous "
-                        f"({len({tuple(r[2]) for r in readable})} readings fit the header)"
+                        f"({len({tuple(r[2]) for r in fitting})} readings fit the header)"
                     )
                 end = earliest[0]
                 others = {tuple(c) for e, _, c in fitting if e == end} - tied
                 _give_back_after(self.source, self.text, end)
                 return earliest[2], len(others), self.text[:end]
             if pending is not None and not self.at_eof:
-                self.more()  # one more line, or the end of the file: read again either way
-                lines_read += 1
+                self.more()  # more lines, or the end of the file: read again either way
                 continue
             if complete:
                 end, _, cells = min(complete, key=lambda reading: reading[:2])

@@ -159,3 +159,12 @@ def test_doubled_quotes_of_a_json_cell_after_a_bare_quoted_cell_stay_escapes(
         "bulk file line 2: unescaped quotes allow 1 other readings of the record that fit "
         "the header; kept the one closest to RFC 4180 (docs/MARKETO.md section 9)"
     ]
+
+
+def test_a_refused_record_that_never_closes_stops_without_reading_the_whole_file() -> None:
+    # A stray opening quote: the lenient reader gives up after a bounded number of lines
+    # instead of parsing the rest of a large file again and again.
+    body = "".join(f"{n},plain,row\n" for n in range(30_000))
+    data = 'id,a,b\n1,"broken "quote,x\n' + body
+    with pytest.raises(CsvFormatError, match=r"bulk file line 2: a quoted cell runs on past"):
+        rows(data)
