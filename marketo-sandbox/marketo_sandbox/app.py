@@ -381,11 +381,16 @@ class SandboxApp:
         return json_response(result)
 
 
+# Every JSON answer recorded from real instances (REST, asset, identity; 2020 and 2021)
+# carries exactly this Content-Type (docs/MARKETO.md section 9).
+JSON_CONTENT_TYPE = "application/json;charset=UTF-8"
+
+
 def json_response(body: Any, status: int = 200) -> Response:
     return Response(
         json.dumps(body, separators=(",", ":"), ensure_ascii=False),
         status=status,
-        mimetype="application/json",
+        content_type=JSON_CONTENT_TYPE,
     )
 
 

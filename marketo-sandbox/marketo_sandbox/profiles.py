@@ -57,9 +57,9 @@ PROFILES: dict[str, Profile] = {
         ),
         Profile(
             LEGACY_CSV,
-            "bulk files and answers spelled as recorded from real instances: 0/1 booleans "
-            "in program member files, U+2028/U+2029 and bare quotes in cells, text/csv "
-            "without charset",
+            "bulk files spelled as recorded from older instances: 0/1 booleans in program "
+            "member files, quotes left unescaped inside quoted text cells, text/csv "
+            "without charset (U+2028/U+2029 are in the seeded text under every profile)",
         ),
         Profile(
             SECOND_LEVEL_OBJECTS,

@@ -438,7 +438,7 @@ class ExportPipeline:
             )
 
         with Ticker(self.settings.progress_every, progress, "export-read-progress"):
-            yield from iter_csv_rows(spool)
+            yield from iter_csv_rows(spool, name=f"{label}: export {self.export_id} file")
         self.log.info(
             "%s: export %s read (%.1f MB) in %.1f s",
             label,

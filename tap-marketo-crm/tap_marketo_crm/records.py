@@ -71,6 +71,15 @@ def _stdlib_encoder() -> Callable[[Any], str]:
     return _encode
 
 
+def _escape_separators(text: str) -> str:
+    """JSON text with U+2028/U+2029 escaped. They occur in real values (docs/MARKETO.md
+    section 9) and JSON allows them raw, but a reader splitting lines with
+    ``str.splitlines()`` would cut the message there; escaped, every message stays one
+    line for any reader. In JSON text they can only stand inside strings, so replacing
+    them is exact."""
+    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
 def _make_encoder() -> tuple[Callable[[Any], str], bool]:
     """The record encoder, and whether its text may hold non-ASCII characters.
 
@@ -83,7 +92,10 @@ def _make_encoder() -> tuple[Callable[[Any], str], bool]:
     encode: Callable[[Any], bytes] = encoder.encode
 
     def _encode(value: Any) -> str:
-        return encode(value).decode()
+        text: str = encode(value).decode()
+        if "\u2028" in text or "\u2029" in text:
+            return _escape_separators(text)
+        return text
 
     return _encode, True
 
@@ -210,6 +222,8 @@ class RecordWriter:
         if not self.count & 0xFFF:
             self.report_count()
         body = self._encode(record)
+        if "\u2028" in raw or "\u2029" in raw:
+            raw = _escape_separators(raw)
         sep = "," if len(body) > 2 else ""
         sys.stdout.write(f'{self._prefix}{body[:-1]}{sep}"{key}":{raw}}}{self._suffix}')
 

@@ -7,6 +7,12 @@ bare carriage returns and multi-line quoted cells taken from user data; with
 ``csv_quirks`` the sandbox injects those deterministically (see :func:`quirk`) so that
 readers are tested against them.
 
+The ``legacy-csv`` profile spells files the way they were recorded from older instances
+(docs/MARKETO.md section 9): booleans of program member files as ``1``/``0``, double
+quotes inside the quoted text cells of user data left unescaped (``"say "hi" now"``; the
+JSON cells keep their doubled quotes, as recorded; see :func:`_legacy_cell`), and the file
+served as ``text/csv`` without a charset (:func:`content_type`).
+
 Rows are formatted by the row sources (:func:`cell`), buffered a few thousand at a time,
 encoded once and hashed as they are written, so a file of any size is never held in
 memory and ``fileChecksum`` always matches the bytes served.
@@ -23,7 +29,12 @@ import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from marketo_sandbox.profiles import LEGACY_CSV
+
+if TYPE_CHECKING:
+    from marketo_sandbox.config import SandboxConfig
 
 # Marketo's three bulk formats. Adobe's pages call SSV both "semi-colon" and "space"
 # separated; the bulk import page (the one that shows files) says semi-colon.
@@ -79,6 +90,67 @@ def cell(value: Any) -> str:
 
 def json_cell(value: Any) -> str:
     return _json_cell(value)
+
+
+# Media types of bulk files by format. Instances answered plain ``text/csv`` until
+# Adobe added the charset in 2024 (docs/MARKETO.md section 9).
+MEDIA_TYPES: dict[str, str] = {
+    "CSV": "text/csv",
+    "TSV": "text/tab-separated-values",
+    "SSV": "text/csv",
+}
+
+
+def content_type(fmt: str, config: SandboxConfig) -> str:
+    """The Content-Type a bulk file (export file, import failures/warnings) is served with."""
+    media = MEDIA_TYPES.get(fmt, "text/csv")
+    return media if config.has_profile(LEGACY_CSV) else f"{media};charset=UTF-8"
+
+
+# -- legacy spelling ---------------------------------------------------------------------
+
+LEGACY_BOOLEANS = {"true": "1", "false": "0"}
+
+
+def legacy_booleans(row: Sequence[Any], boolean_columns: Sequence[int]) -> list[Any]:
+    """Program member files of older instances write booleans as 1/0."""
+    out = list(row)
+    for index in boolean_columns:
+        out[index] = LEGACY_BOOLEANS.get(out[index], out[index])
+    return out
+
+
+def _legacy_cell(value: Any, delimiter: str, bare: bool) -> str:
+    text = str(value)
+    if not any(c in text for c in (delimiter, '"', "\r", "\n", "\x00")):
+        return text
+    if not bare:
+        return '"' + text.replace('"', '""') + '"'
+    # An older instance wraps the cell in quotes but leaves a quote inside the text as it
+    # is, the way it was recorded (a quote between two letters or a space and a letter).
+    # Whether it does so next to a delimiter, a line break, another quote or the cell's
+    # edge is not recorded; there the sandbox doubles it, as RFC 4180 says.
+    edges = (delimiter, '"', "\r", "\n")
+    out = []
+    last = len(text) - 1
+    for index, char in enumerate(text):
+        if char == '"' and (
+            index in (0, last) or text[index - 1] in edges or text[index + 1] in edges
+        ):
+            out.append('""')
+        else:
+            out.append(char)
+    return '"' + "".join(out) + '"'
+
+
+def legacy_line(row: Sequence[Any], delimiter: str, text_columns: frozenset[int]) -> str:
+    """One record as older instances write it, line break included."""
+    return (
+        delimiter.join(
+            _legacy_cell(value, delimiter, index in text_columns) for index, value in enumerate(row)
+        )
+        + "\n"
+    )
 
 
 # -- quirks ----------------------------------------------------------------------------
@@ -145,11 +217,15 @@ def write_file(
     quirks: bool = False,
     text_columns: Sequence[int] = (),
     cancel: threading.Event | None = None,
+    legacy: bool = False,
+    boolean_columns: Sequence[int] = (),
 ) -> FileResult:
     """Write a bulk file atomically (``path`` appears only once complete).
 
     ``rows`` yield already formatted cells (see :func:`cell`; ints may stay ints). The
     file is written to a temporary name and renamed, so a reader never sees a partial file.
+    ``legacy``: the older instances' spelling (module docstring), with ``boolean_columns``
+    written as 1/0 and quotes in ``text_columns`` left unescaped.
     """
     delimiter = DELIMITERS[fmt]
     buffer = io.StringIO()
@@ -167,20 +243,9 @@ def write_file(
 
             def flush(chunk: list[Sequence[Any]]) -> None:
                 nonlocal size
-                plain.writerows(chunk)
-                text = buffer.getvalue()
-                if "\r" in text or "\x00" in text:
-                    buffer.seek(0)
-                    buffer.truncate(0)
-                    for row in chunk:
-                        if _needs_strict(row):
-                            strict.writerow(row)
-                        else:
-                            plain.writerow(row)
-                    text = buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate(0)
-                data = text.encode("utf-8")
+                data = _render(
+                    chunk, buffer, plain, strict, legacy=legacy, text_columns=text_columns
+                )
                 digest.update(data)
                 out.write(data)
                 size += len(data)
@@ -188,7 +253,10 @@ def write_file(
             flush([list(header)])
             chunk: list[Sequence[Any]] = []
             for row in rows:
-                chunk.append(apply_quirks(list(row), records, text_columns) if quirks else row)
+                spelled = apply_quirks(list(row), records, text_columns) if quirks else row
+                if legacy and boolean_columns:
+                    spelled = legacy_booleans(spelled, boolean_columns)
+                chunk.append(spelled)
                 records += 1
                 if len(chunk) >= CHUNK_ROWS:
                     if cancel is not None and cancel.is_set():
@@ -204,6 +272,36 @@ def write_file(
         tmp.unlink(missing_ok=True)
         raise
     return FileResult(path, records, size, "sha256:" + digest.hexdigest())
+
+
+def _render(
+    chunk: list[Sequence[Any]],
+    buffer: io.StringIO,
+    plain: Any,
+    strict: Any,
+    *,
+    legacy: bool,
+    text_columns: Sequence[int],
+) -> bytes:
+    """A chunk of records as the bytes of the file (``buffer`` is left empty)."""
+    plain.writerows(chunk)
+    text = buffer.getvalue()
+    if legacy and '"' in text:
+        delimiter = plain.dialect.delimiter
+        bare = frozenset(text_columns)
+        text = "".join(legacy_line(row, delimiter, bare) for row in chunk)
+    elif "\r" in text or "\x00" in text:
+        buffer.seek(0)
+        buffer.truncate(0)
+        for row in chunk:
+            if _needs_strict(row):
+                strict.writerow(row)
+            else:
+                plain.writerow(row)
+        text = buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate(0)
+    return text.encode("utf-8")
 
 
 def render_rows(rows: Iterable[Sequence[str]], fmt: str) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import operator
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from marketo_sandbox.bulk.csvfile import NULL, cell, json_cell, read_json
@@ -86,6 +86,8 @@ class RowSource:
     columns: list[str]
     rows: Iterator[list[Any]]
     text_columns: list[int]
+    # Boolean columns an older instance writes as 1/0 (program member files only).
+    legacy_boolean_columns: list[int] = field(default_factory=list)
 
 
 def lead_field_types() -> dict[str, str]:
@@ -604,12 +606,14 @@ class ProgramMembersExport(ExportKind):
                     for source, name in sources
                 ]
 
-        text = [
-            i
-            for i, (source, name) in enumerate(sources)
-            if (member_types if source == "member" else lead_types).get(name) in TEXT_TYPES
-        ]
-        return RowSource(fields, rows(), text)
+        def data_type(source: str, name: str) -> str | None:
+            return (member_types if source == "member" else lead_types).get(name)
+
+        text = [i for i, (s, n) in enumerate(sources) if data_type(s, n) in TEXT_TYPES]
+        # Recorded program member files write the member's and the lead's booleans as 1/0
+        # (docs/MARKETO.md section 9); lead export files keep true/false.
+        booleans = [i for i, (s, n) in enumerate(sources) if data_type(s, n) == "boolean"]
+        return RowSource(fields, rows(), text, booleans)
 
 
 def _channel_status_names() -> set[str]:

@@ -40,6 +40,7 @@ from marketo_sandbox.bulk.export_kinds import header_for, kind_for
 from marketo_sandbox.bulk.worker import Runner, Task
 from marketo_sandbox.envelope import ApiError
 from marketo_sandbox.limits import quota_day
+from marketo_sandbox.profiles import LEGACY_CSV
 from marketo_sandbox.timestamps import format_ts
 
 DOC_KIND = "export_job"
@@ -264,6 +265,7 @@ class ExportRunner(Runner):
         entity, spec = job["entity"], job["spec"]
         path = self.file_path(job)
         quirks = bool(self.config.csv_quirks)
+        legacy = self.config.has_profile(LEGACY_CSV)
         store = self.store
 
         def work(task: Task) -> csvfile.FileResult:
@@ -278,6 +280,8 @@ class ExportRunner(Runner):
                     quirks=quirks,
                     text_columns=source.text_columns,
                     cancel=task.cancel,
+                    legacy=legacy,
+                    boolean_columns=source.legacy_boolean_columns,
                 )
             finally:
                 close = getattr(source.rows, "close", None)

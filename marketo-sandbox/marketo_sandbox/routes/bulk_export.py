@@ -37,7 +37,7 @@ from werkzeug.wrappers import Response
 
 from marketo_sandbox import envelope
 from marketo_sandbox.app import Ctx, router
-from marketo_sandbox.bulk import exports
+from marketo_sandbox.bulk import csvfile, exports
 from marketo_sandbox.bulk.exports import STATUSES, public
 from marketo_sandbox.envelope import ApiError, HttpError
 
@@ -46,8 +46,6 @@ Handler = Callable[..., Any]
 # Status filter values arrive lower-case (swagger enum) or as Marketo prints them; the
 # enum spells "Canceled", every example "Cancelled".
 _STATUS_NAMES = {s.lower(): s for s in STATUSES} | {"canceled": exports.CANCELLED}
-
-_MIME = {"CSV": "text/csv", "TSV": "text/tab-separated-values", "SSV": "text/csv"}
 
 
 def _status_filter(ctx: Ctx) -> set[str] | None:
@@ -120,7 +118,7 @@ def _file(ctx: Ctx, entity: str, export_id: str) -> Response:
         response = send_file(
             path,
             ctx.request.environ,
-            mimetype=_MIME.get(job["format"], "text/csv"),
+            mimetype=csvfile.MEDIA_TYPES.get(job["format"], "text/csv"),
             conditional=True,
             etag=False,
             max_age=None,
@@ -138,6 +136,8 @@ def _file(ctx: Ctx, entity: str, export_id: str) -> Response:
             mimetype="text/plain",
         )
     response.headers["Accept-Ranges"] = "bytes"
+    # Exactly as recorded (werkzeug would write "; charset=utf-8").
+    response.headers["Content-Type"] = csvfile.content_type(job["format"], ctx.config)
     # The HTTP server adds its own Date header; two would confuse strict clients.
     response.headers.pop("Date", None)
     return response

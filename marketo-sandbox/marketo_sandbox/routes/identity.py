@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from werkzeug.wrappers import Response
 
-from marketo_sandbox.app import Ctx, router
+from marketo_sandbox.app import Ctx, json_response, router
 from marketo_sandbox.envelope import HttpError
 
 
 @router.route("/identity/oauth/token", ("GET", "POST"), kind="identity")
-def token(ctx: Ctx) -> dict[str, Any]:
+def token(ctx: Ctx) -> Response:
     args = ctx.request.args
     form = ctx.request.form if ctx.request.method == "POST" else {}
     grant = args.get("grant_type") or form.get("grant_type")
@@ -29,9 +29,15 @@ def token(ctx: Ctx) -> dict[str, Any]:
             401, {"error": "invalid_client", "error_description": "Bad client credentials"}
         )
     access_token, expires_in = ctx.app.tokens.issue(user)
-    return {
-        "access_token": access_token,
-        "token_type": "bearer",
-        "expires_in": expires_in,
-        "scope": user,
-    }
+    response = json_response(
+        {
+            "access_token": access_token,
+            "token_type": "bearer",
+            "expires_in": expires_in,
+            "scope": user,
+        }
+    )
+    # As recorded: a token answer must not be cached (docs/MARKETO.md section 9).
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+    return response

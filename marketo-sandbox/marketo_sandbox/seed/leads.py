@@ -203,6 +203,12 @@ def _seed_lead(
         data["productInterestNotes"] = (
             'Asked about pricing.\nWants a demo with the "ops" team; budget Q3.'
         )
+    if lead_id % 37 == 5:
+        # Text pasted from rich editors carries U+2028/U+2029; real files hold them raw
+        # (docs/MARKETO.md section 9). Chosen by id, so no other seeded value moves.
+        data["productInterestNotes"] = (
+            'Pasted from the event app:\u2028booth 12, the "lunch" slot\u2029follow up in May'
+        )
     if rng.random() < 0.2:
         data["qualificationSummary"] = (
             f"BANT: budget {rng.choice(('yes', 'no'))}, authority {rng.choice(('yes', 'no'))}"
