@@ -42,7 +42,13 @@ class MeltanoRunLog:
         """A daily Marketo limit stopped a plugin cleanly: retry after the reset."""
         if self.exit_status == 0:
             return False
-        return EXIT_RESUMABLE in self.plugin_exit_codes.values() or self.quota_error is not None
+        # The tap's own "Stopping the sync:" line counts even where Meltano names no plugin
+        # exit status: a limit met during discovery ends as "Catalog discovery failed".
+        return (
+            EXIT_RESUMABLE in self.plugin_exit_codes.values()
+            or self.quota_stop is not None
+            or self.quota_error is not None
+        )
 
     @property
     def plugin_exit_status(self) -> int:
