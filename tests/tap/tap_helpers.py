@@ -343,3 +343,31 @@ def in_role_workspaces(sandbox: SandboxControl, hidden: str = "APAC Marketing") 
         return (record.get("workspace") or record.get("workspaceName")) != hidden
 
     return check
+
+
+def loaded_tables(
+    runs: list[TapRun], catalog: dict[str, Any], streams: Any
+) -> dict[str, dict[tuple[Any, ...], Any]]:
+    """The tables of ``streams`` a hard-deleting loader that honours ACTIVATE_VERSION holds
+    after loading these runs' output in order: rows by key, with the version they came in."""
+    tables: dict[str, dict[tuple[Any, ...], Any]] = {}
+    for run in runs:
+        for message in run.messages:
+            stream = message.get("stream")
+            if stream not in streams:
+                continue
+            table = tables.setdefault(stream, {})
+            keys = catalog_entry(catalog, stream)["key_properties"]
+            if message["type"] == "RECORD":
+                record = message["record"]
+                if record.get("_sdc_deleted_at"):
+                    table.pop(key_of(record, keys), None)
+                else:
+                    table[key_of(record, keys)] = (message.get("version"), record)
+            elif message["type"] == "ACTIVATE_VERSION":
+                # As SQL loaders do it (``where version < :new``): a row without a
+                # version is never dropped.
+                version = message["version"]
+                for key in [k for k, (v, _) in table.items() if v is not None and v < version]:
+                    del table[key]
+    return tables
