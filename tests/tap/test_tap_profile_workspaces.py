@@ -4,7 +4,8 @@ and an incremental run of every asset stream, programs, static lists and campaig
 program memberships, read per program) load exactly the part of ground truth in the
 role's workspaces, and flag nothing deleted while the role stays the same. A role that
 loses a workspace looks to the tap as to any API client like a delete of that workspace's
-assets: the README says so, and the last test pins it down."""
+assets (the README says so, and a test pins it down); a role that gains one comes to read
+its assets although none is newer than the bookmark."""
 
 from __future__ import annotations
 
@@ -43,21 +44,29 @@ FLAGGED = ("programs", "campaigns", "static_lists", "emails")
 KEPT = ("smart_lists",)
 
 
-def _visible_truth(sandbox: SandboxControl, catalog: dict[str, Any], stream: str) -> list[Any]:
+def _visible_truth(
+    sandbox: SandboxControl, catalog: dict[str, Any], stream: str, hidden: str | None
+) -> list[Any]:
+    """Ground truth of ``stream`` a role without the workspace ``hidden`` reads (all of
+    it when ``hidden`` is None)."""
     schema = catalog_entry(catalog, stream)["schema"]
-    reads = in_role_workspaces(sandbox)
+    reads = in_role_workspaces(sandbox, hidden) if hidden else (lambda *_: True)
     return [normalize(r, schema) for r in sandbox.objects(TRUTH[stream]) if reads(stream, r)]
 
 
 def _loaded_problems(
-    runs: list[TapRun], sandbox: SandboxControl, catalog: dict[str, Any], streams: Any
+    runs: list[TapRun],
+    sandbox: SandboxControl,
+    catalog: dict[str, Any],
+    streams: Any,
+    hidden: str | None = APAC,
 ) -> dict[str, list[str]]:
     tables = loaded_tables(runs, catalog, TRUTH)
     problems = {}
     for stream in streams:
         held = [record for _, record in tables.get(stream, {}).values()]
         keys = catalog_entry(catalog, stream)["key_properties"]
-        found = diff_records(held, _visible_truth(sandbox, catalog, stream), keys)
+        found = diff_records(held, _visible_truth(sandbox, catalog, stream, hidden), keys)
         if found:
             problems[stream] = found
     return problems
@@ -153,3 +162,32 @@ def test_a_role_that_loses_a_workspace_sees_its_assets_as_deleted(
     assert not rescan.incomplete
     runs = [before, after, rescan]
     assert not _loaded_problems(runs, fast_sandbox, catalog, ["program_memberships"])
+
+
+def test_a_role_that_gains_a_workspace_reads_its_assets_from_the_next_run(
+    fast_sandbox: SandboxControl, config: dict[str, Any], catalog: dict[str, Any]
+) -> None:
+    chosen = select_only(catalog, *TRUTH)
+    fast_sandbox.use_profiles(PARTITIONS)
+    before = run_tap(config, chosen)
+    gained = {s: _hidden_ids(fast_sandbox, s) for s in (*FLAGGED, *KEPT)}
+    # APAC Marketing is given to the role: its assets come into view, none of them new.
+    fast_sandbox.use_profiles()
+    quiet = run_tap(config, chosen, before.state)
+    assert not quiet.incomplete
+    tables = loaded_tables([before, quiet], catalog, TRUTH)
+    # Read whole on every run, campaigns and static lists write the ids they never wrote.
+    for stream in ("campaigns", "static_lists"):
+        assert gained[stream] <= {key[0] for key in tables[stream]}, stream
+    # The next delete scan does the same for programs and emails; the next whole
+    # membership re-read brings the members of the gained programs.
+    due = {**config, "delete_scan_interval_hours": 0, "membership_rescan_interval_days": 0}
+    scan = run_tap(due, chosen, quiet.state)
+    assert not scan.incomplete
+    runs = [before, quiet, scan]
+    everything = [s for s in TRUTH if s not in KEPT]
+    assert not _loaded_problems(runs, fast_sandbox, catalog, everything, hidden=None)
+    # Smart lists are read by updatedAt range with no ids kept: the gained ones wait for
+    # a full refresh (README, partitions).
+    held = {key[0] for key in loaded_tables(runs, catalog, KEPT)["smart_lists"]}
+    assert not gained["smart_lists"] & held
