@@ -100,6 +100,14 @@ def readable(config: SandboxConfig, store: Store, kind: str, item: dict[str, Any
     return not hidden or workspace_of(store, kind, item) not in hidden
 
 
+def in_reach(
+    config: SandboxConfig, store: Store, kind: str, item: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    """``item`` when the API user's role reads it; None when it does not exist or lies
+    out of the role's workspaces (a read by id answers both alike)."""
+    return item if item is not None and readable(config, store, kind, item) else None
+
+
 def visible(
     config: SandboxConfig, store: Store, kind: str, items: Iterable[dict[str, Any]]
 ) -> list[dict[str, Any]]:

@@ -27,7 +27,7 @@ from marketo_sandbox.domain.objects import (
     encode_page_token,
     existing_lead_ids,
 )
-from marketo_sandbox.domain.workspaces import readable, visible
+from marketo_sandbox.domain.workspaces import in_reach, visible
 from marketo_sandbox.envelope import ApiError
 from marketo_sandbox.model.shared import KIND_CAMPAIGNS
 from marketo_sandbox.timestamps import format_datetime, parse_datetime
@@ -45,8 +45,8 @@ _TOKEN_NAME = re.compile(r"^\{\{my\.[^{}]+\}\}$")
 
 
 def _require_campaign(ctx: Ctx, campaign_id: int) -> dict[str, Any]:
-    found = campaign(ctx.store, campaign_id)
-    if found is None or not readable(ctx.config, ctx.store, KIND_CAMPAIGNS, found):
+    found = in_reach(ctx.config, ctx.store, KIND_CAMPAIGNS, campaign(ctx.store, campaign_id))
+    if found is None:
         raise ApiError("1013", "Campaign not found")
     return found
 

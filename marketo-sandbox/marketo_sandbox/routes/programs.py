@@ -35,7 +35,7 @@ from marketo_sandbox.domain.programs import (
     render_program,
     update_member_fields,
 )
-from marketo_sandbox.domain.workspaces import readable, visible
+from marketo_sandbox.domain.workspaces import in_reach, visible
 from marketo_sandbox.envelope import ApiError
 from marketo_sandbox.model.objects import (
     CHANNELS,
@@ -94,10 +94,7 @@ def _programs(ctx: Ctx) -> list[dict[str, Any]]:
 def _program(ctx: Ctx, program_id: int) -> dict[str, Any] | None:
     """The program the API user reads by id: one out of its role's workspaces is as
     absent as one that does not exist."""
-    prog = program(ctx.store, program_id)
-    if prog is None or not readable(ctx.config, ctx.store, KIND_PROGRAMS, prog):
-        return None
-    return prog
+    return in_reach(ctx.config, ctx.store, KIND_PROGRAMS, program(ctx.store, program_id))
 
 
 def _browse_filter(prog: dict[str, Any], filter_type: str, values: list[str]) -> bool:

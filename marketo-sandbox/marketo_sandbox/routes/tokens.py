@@ -22,7 +22,7 @@ from marketo_sandbox.domain.marketing_assets import (
     tokens_of,
 )
 from marketo_sandbox.domain.programs import program
-from marketo_sandbox.domain.workspaces import readable
+from marketo_sandbox.domain.workspaces import in_reach
 from marketo_sandbox.envelope import ApiError
 from marketo_sandbox.model.shared import KIND_PROGRAMS
 
@@ -40,7 +40,7 @@ def _holder(ctx: Ctx, holder_id: int) -> str:
     found = program(ctx.store, holder_id) if holder == "Program" else ctx.store.object_get(
         KIND_FOLDERS, holder_id
     )
-    if found is None or not readable(ctx.config, ctx.store, kind, found):
+    if in_reach(ctx.config, ctx.store, kind, found) is None:
         raise ApiError("702", f"{holder} {holder_id} not found")
     return holder
 
