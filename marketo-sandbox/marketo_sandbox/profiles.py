@@ -48,8 +48,9 @@ PROFILES: dict[str, Profile] = {
         ),
         Profile(
             PARTITIONS,
-            "the API user's role sees only some lead partitions over REST; bulk exports "
-            "see every lead",
+            "the API user's role sees only some lead partitions over REST, and only the "
+            "assets of its workspaces (Default and EMEA Marketing, not APAC Marketing); "
+            "bulk exports see every lead",
         ),
         Profile(
             TWO_USERS,

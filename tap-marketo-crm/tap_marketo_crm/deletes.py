@@ -8,6 +8,9 @@ its object compares them with the ids it has emitted before, kept in its state
 take a few dozen numbers), and emits each id that is gone as its key plus
 ``_sdc_deleted_at`` (the time of the read that found it gone).
 
+A read that finds an id never emitted writes it whatever its ``updatedAt``
+(:func:`appeared`): the reverse of a delete, as when the API role gains a workspace.
+
 Campaigns and static lists are read whole on every run anyway (Marketo's reads have no
 date filter), so they compare on every run at no cost. Programs and emails are read by
 ``updatedAt`` range; they browse every id (one call per 200) at most once per
@@ -64,6 +67,14 @@ def known_ids(stream: MarketoStream, group: str | None = None) -> set[int] | Non
     if not isinstance(stored, Mapping):
         return None
     return unpack(stored.get(group) or [])
+
+
+def appeared(known: set[int] | None, record_id: int) -> bool:
+    """Whether a read found an id this stream has never emitted. Such a record is written
+    whatever its ``updatedAt``: it is not new, it came into view, e.g. when the API role
+    was given another workspace (docs/MARKETO.md section 9), and a bookmark filter
+    would skip it until a full refresh. Unknown (None) ids compare nothing."""
+    return known is not None and record_id not in known
 
 
 def remember_ids(stream: MarketoStream, ids: Iterable[int] | Mapping[str, Iterable[int]]) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from marketo_core import MarketoClient
 from marketo_sandbox.testing import SandboxControl
-from tap_helpers import TapRun, diff_records, key_of, normalize, run_tap, select_only
+from tap_helpers import TapRun, diff_records, loaded_tables, normalize, run_tap, select_only
 from tap_marketo_crm import deletes
 
 # stream -> ground-truth kind
@@ -39,29 +39,7 @@ def _entry(catalog: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 def load(runs: list[TapRun], catalog: dict[str, Any]) -> dict[str, dict[tuple[Any, ...], Any]]:
-    """The tables a hard-deleting loader that honours ACTIVATE_VERSION holds after
-    loading these runs' output in order: rows by key, with the version they came in."""
-    tables: dict[str, dict[tuple[Any, ...], Any]] = {}
-    for run in runs:
-        for message in run.messages:
-            stream = message.get("stream")
-            if stream not in TRUTH:
-                continue
-            table = tables.setdefault(stream, {})
-            keys = _entry(catalog, stream)["key_properties"]
-            if message["type"] == "RECORD":
-                record = message["record"]
-                if record.get("_sdc_deleted_at"):
-                    table.pop(key_of(record, keys), None)
-                else:
-                    table[key_of(record, keys)] = (message.get("version"), record)
-            elif message["type"] == "ACTIVATE_VERSION":
-                # As SQL loaders do it (``where version < :new``): a row without a
-                # version is never dropped.
-                version = message["version"]
-                for key in [k for k, (v, _) in table.items() if v is not None and v < version]:
-                    del table[key]
-    return tables
+    return loaded_tables(runs, catalog, TRUTH)
 
 
 def loaded_problems(

@@ -225,10 +225,10 @@ def test_quiet_run_of_every_asset_stream_costs_the_readmes_figure(
         + form_versions + 1
     )
     assert asset_calls == expected, endpoints
-    # On the small seed (8 programs, 6 Marketing Activities folders, 4 segmentation and
-    # 5 form versions): the figure the README states.
-    assert (programs, marketing_folders, segmentation_versions) == (8, 6, 4)
-    assert asset_calls == 47
+    # On the small seed (8 programs, 10 Marketing Activities folders over its three
+    # workspaces, 4 segmentation and 5 form versions): the figure the README states.
+    assert (programs, marketing_folders, segmentation_versions) == (8, 10, 4)
+    assert asset_calls == 51
 
 
 def test_an_asset_gone_between_browse_and_read_is_skipped_not_fatal(

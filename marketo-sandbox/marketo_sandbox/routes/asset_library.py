@@ -26,6 +26,7 @@ from marketo_sandbox.domain.marketing_assets import (
     stored,
     stored_one,
 )
+from marketo_sandbox.domain.workspaces import visible
 from marketo_sandbox.envelope import ApiError
 from marketo_sandbox.routes.assets import asset_paging, folder_arg, parse_bound, status_arg
 
@@ -42,7 +43,7 @@ def browse_library(
     latest = parse_bound(ctx, "latestUpdatedAt") if updated_range else None
     selected = [
         item
-        for item in stored(ctx.store, kind)
+        for item in visible(ctx.config, ctx.store, kind, stored(ctx.store, kind))
         if (wanted_status is None or item.get("status") == wanted_status)
         and (wanted_folder is None or folder_matches(item.get("folder"), wanted_folder))
         and (earliest is None or item["updatedAt"] >= earliest)
@@ -53,7 +54,7 @@ def browse_library(
 
 def delete_by_id(ctx: Ctx, kind: str, what: str, item_id: int) -> dict[str, Any]:
     """Delete every version of an asset; 702 when there is none."""
-    versions = stored_one(ctx.store, kind, item_id)
+    versions = visible(ctx.config, ctx.store, kind, stored_one(ctx.store, kind, item_id))
     if not versions:
         raise ApiError("702", f"{what} {item_id} not found")
     remove(ctx.store, kind, versions)
@@ -98,5 +99,6 @@ def browse_files(ctx: Ctx) -> dict[str, Any]:
 @router.route("/rest/asset/v1/tagTypes.json", ("GET",))
 def browse_tag_types(ctx: Ctx) -> dict[str, Any]:
     offset, max_return = asset_paging(ctx)
-    items = stored(ctx.store, KIND_TAG_TYPES)[offset : offset + max_return]
+    items = visible(ctx.config, ctx.store, KIND_TAG_TYPES, stored(ctx.store, KIND_TAG_TYPES))
+    items = items[offset : offset + max_return]
     return envelope.asset_ok(items)

@@ -27,6 +27,7 @@ from marketo_sandbox.domain.assets import (
     stored_assets,
     under_root,
 )
+from marketo_sandbox.domain.workspaces import visible
 from marketo_sandbox.envelope import ApiError
 from marketo_sandbox.timestamps import parse_datetime
 
@@ -82,7 +83,7 @@ def _browse(ctx: Ctx, kind: str, *, updated_range: bool = False) -> dict[str, An
     earliest = parse_bound(ctx, "earliestUpdatedAt") if updated_range else None
     latest = parse_bound(ctx, "latestUpdatedAt") if updated_range else None
     selected = []
-    for asset in stored_assets(ctx.store, kind):
+    for asset in visible(ctx.config, ctx.store, kind, stored_assets(ctx.store, kind)):
         if status is not None and asset["status"] != status:
             continue
         if folder is not None:
@@ -124,7 +125,9 @@ def browse_folders(ctx: Ctx) -> dict[str, Any]:
     workspace = ctx.arg("workSpace")
     root_ref = _folder_ref(ctx, "root")
     root = root_ref[0] if root_ref else None
-    folders = {int(f["id"]): f for f in stored_assets(ctx.store, KIND_FOLDERS)}
+    readable_folders = visible(ctx.config, ctx.store, KIND_FOLDERS,
+                               stored_assets(ctx.store, KIND_FOLDERS))
+    folders = {int(f["id"]): f for f in readable_folders}
     base = 0 if root is None or root not in folders else folder_depth(folders, folders[root]) - 1
     selected = []
     for folder in folders.values():
@@ -141,7 +144,10 @@ def browse_folders(ctx: Ctx) -> dict[str, Any]:
 
 @router.route("/rest/asset/v1/email/<int:email_id>/delete.json", ("POST",), fidelity_only=True)
 def delete_email(ctx: Ctx, email_id: int) -> dict[str, Any]:
-    if not delete_asset(ctx.store, KIND_EMAILS, email_id):
+    versions = [e for e in stored_assets(ctx.store, KIND_EMAILS) if e["id"] == email_id]
+    if not visible(ctx.config, ctx.store, KIND_EMAILS, versions) or not delete_asset(
+        ctx.store, KIND_EMAILS, email_id
+    ):
         raise ApiError("702", f"Email {email_id} not found")
     return envelope.asset_ok([{"id": email_id}])
 

@@ -27,7 +27,9 @@ from marketo_sandbox.domain.objects import (
     encode_page_token,
     existing_lead_ids,
 )
+from marketo_sandbox.domain.workspaces import in_reach, visible
 from marketo_sandbox.envelope import ApiError
+from marketo_sandbox.model.shared import KIND_CAMPAIGNS
 from marketo_sandbox.timestamps import format_datetime, parse_datetime
 
 MAX_TRIGGER_LEADS = 100
@@ -43,7 +45,7 @@ _TOKEN_NAME = re.compile(r"^\{\{my\.[^{}]+\}\}$")
 
 
 def _require_campaign(ctx: Ctx, campaign_id: int) -> dict[str, Any]:
-    found = campaign(ctx.store, campaign_id)
+    found = in_reach(ctx.config, ctx.store, KIND_CAMPAIGNS, campaign(ctx.store, campaign_id))
     if found is None:
         raise ApiError("1013", "Campaign not found")
     return found
@@ -60,7 +62,7 @@ def get_campaigns(ctx: Ctx) -> dict[str, Any]:
     state = decode_page_token(ctx.arg("nextPageToken"), "campaigns")
     after = int(state.get("a", 0)) if state else 0
     selected = [
-        c for c in campaigns(ctx.store)
+        c for c in visible(ctx.config, ctx.store, KIND_CAMPAIGNS, campaigns(ctx.store))
         if c["id"] > after
         and (not ids or str(c["id"]) in ids)
         and (not names or c["name"] in names)

@@ -19,13 +19,15 @@ from marketo_sandbox.domain.marketing_assets import (
     render_field,
     stored,
 )
+from marketo_sandbox.domain.workspaces import visible
 from marketo_sandbox.envelope import ApiError
 from marketo_sandbox.routes.assets import status_arg
 
 
 @router.route("/rest/asset/v1/form/<int:form_id>/fields.json", ("GET",))
 def get_form_fields(ctx: Ctx, form_id: int) -> dict[str, Any]:
-    versions = [f["status"] for f in stored_assets(ctx.store, KIND_FORMS) if f["id"] == form_id]
+    forms = visible(ctx.config, ctx.store, KIND_FORMS, stored_assets(ctx.store, KIND_FORMS))
+    versions = [f["status"] for f in forms if f["id"] == form_id]
     if not versions:
         raise ApiError("702", f"Form {form_id} not found")
     status = status_arg(ctx) or (APPROVED if APPROVED in versions else versions[0])
@@ -39,5 +41,8 @@ def get_form_fields(ctx: Ctx, form_id: int) -> dict[str, Any]:
 
 @router.route("/rest/asset/v1/form/<int:form_id>/field/<field_id>/delete.json", ("POST",))
 def delete_field(ctx: Ctx, form_id: int, field_id: str) -> dict[str, Any]:
+    forms = visible(ctx.config, ctx.store, KIND_FORMS, stored_assets(ctx.store, KIND_FORMS))
+    if not any(f["id"] == form_id for f in forms):
+        raise ApiError("702", f"Form {form_id} not found")
     delete_form_field(ctx.store, form_id, field_id)
     return envelope.asset_ok([{"id": form_id}])

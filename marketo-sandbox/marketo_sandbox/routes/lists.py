@@ -28,12 +28,14 @@ from marketo_sandbox.domain.objects import (
     lead_rows,
     render_lead,
 )
+from marketo_sandbox.domain.workspaces import in_reach, visible
 from marketo_sandbox.envelope import ApiError
+from marketo_sandbox.model.shared import KIND_LISTS
 from marketo_sandbox.routes.objects import lead_fields_arg
 
 
 def _require_list(ctx: Ctx, list_id: int) -> dict[str, Any]:
-    found = static_list(ctx.store, list_id)
+    found = in_reach(ctx.config, ctx.store, KIND_LISTS, static_list(ctx.store, list_id))
     if found is None:
         # Adobe: "Get object (list, campaign) by id returns this error code".
         raise ApiError("1013", "Static list not found")
@@ -51,7 +53,7 @@ def get_lists(ctx: Ctx) -> dict[str, Any]:
     after = int(state.get("a", 0)) if state else 0
     selected = [
         item
-        for item in static_lists(ctx.store)
+        for item in visible(ctx.config, ctx.store, KIND_LISTS, static_lists(ctx.store))
         if item["id"] > after
         and (not ids or str(item["id"]) in ids)
         and (not names or item["name"] in names)
@@ -180,6 +182,7 @@ def is_member(ctx: Ctx, list_id: int) -> dict[str, Any]:
 
 @router.route("/rest/asset/v1/staticList/<int:list_id>/delete.json", ("POST",), fidelity_only=True)
 def delete_static_list(ctx: Ctx, list_id: int) -> dict[str, Any]:
-    if not delete_list(ctx.store, list_id):
+    found = in_reach(ctx.config, ctx.store, KIND_LISTS, static_list(ctx.store, list_id))
+    if found is None or not delete_list(ctx.store, list_id):
         raise ApiError("702", f"Static list {list_id} not found")
     return envelope.asset_ok([{"id": list_id}])

@@ -35,6 +35,7 @@ from marketo_sandbox.domain.programs import (
     render_program,
     update_member_fields,
 )
+from marketo_sandbox.domain.workspaces import in_reach, visible
 from marketo_sandbox.envelope import ApiError
 from marketo_sandbox.model.objects import (
     CHANNELS,
@@ -47,6 +48,7 @@ from marketo_sandbox.model.objects import (
     render_membership,
     render_program_member,
 )
+from marketo_sandbox.model.shared import KIND_PROGRAMS
 from marketo_sandbox.routes.assets import asset_paging, parse_bound
 from marketo_sandbox.routes.objects import lead_fields_arg
 from marketo_sandbox.timestamps import parse_datetime
@@ -69,7 +71,7 @@ def browse_programs(ctx: Ctx) -> dict[str, Any]:
         raise ApiError("1003", "filterValues cannot be blank")
 
     selected = []
-    for prog in programs(ctx.store):
+    for prog in _programs(ctx):
         if earliest is not None and latest is not None:
             # Adobe: the range returns programs created OR updated within it.
             created_in = earliest <= prog["createdAt"] <= latest
@@ -85,6 +87,16 @@ def browse_programs(ctx: Ctx) -> dict[str, Any]:
     return envelope.asset_ok([render_program(p) for p in page])
 
 
+def _programs(ctx: Ctx) -> list[dict[str, Any]]:
+    return visible(ctx.config, ctx.store, KIND_PROGRAMS, programs(ctx.store))
+
+
+def _program(ctx: Ctx, program_id: int) -> dict[str, Any] | None:
+    """The program the API user reads by id: one out of its role's workspaces is as
+    absent as one that does not exist."""
+    return in_reach(ctx.config, ctx.store, KIND_PROGRAMS, program(ctx.store, program_id))
+
+
 def _browse_filter(prog: dict[str, Any], filter_type: str, values: list[str]) -> bool:
     if filter_type in ("id", "programId"):
         return str(prog["id"]) in values
@@ -97,14 +109,14 @@ def _browse_filter(prog: dict[str, Any], filter_type: str, values: list[str]) ->
 
 @router.route("/rest/asset/v1/program/<int:program_id>.json", ("GET",))
 def get_program(ctx: Ctx, program_id: int) -> dict[str, Any]:
-    prog = program(ctx.store, program_id)
+    prog = _program(ctx, program_id)
     return envelope.asset_ok([render_program(prog, full=True)] if prog else [])
 
 
 @router.route("/rest/asset/v1/program/byName.json", ("GET",), fidelity_only=True)
 def get_program_by_name(ctx: Ctx) -> dict[str, Any]:
     name = ctx.require("name")
-    found = [p for p in programs(ctx.store) if p["name"] == name]
+    found = [p for p in _programs(ctx) if p["name"] == name]
     return envelope.asset_ok([render_program(p, full=True) for p in found])
 
 
@@ -149,7 +161,7 @@ def describe_members_legacy(ctx: Ctx) -> dict[str, Any]:
 
 
 def _require_program(ctx: Ctx, program_id: int) -> dict[str, Any]:
-    prog = program(ctx.store, program_id)
+    prog = _program(ctx, program_id)
     if prog is None:
         raise ApiError("1013", f"Program '{program_id}' not found")
     return prog
@@ -358,6 +370,6 @@ def leads_by_program(ctx: Ctx, program_id: int) -> dict[str, Any]:
 
 @router.route("/rest/asset/v1/program/<int:program_id>/delete.json", ("POST",), fidelity_only=True)
 def delete_program_route(ctx: Ctx, program_id: int) -> dict[str, Any]:
-    if not delete_program(ctx.store, program_id):
+    if _program(ctx, program_id) is None or not delete_program(ctx.store, program_id):
         raise ApiError("702", f"Program {program_id} not found")
     return envelope.asset_ok([{"id": program_id}])

@@ -15,6 +15,7 @@ from marketo_sandbox import envelope
 from marketo_sandbox.app import Ctx, router
 from marketo_sandbox.domain.assets import render_asset
 from marketo_sandbox.domain.marketing_assets import KIND_SEGMENTATIONS, KIND_SEGMENTS, stored
+from marketo_sandbox.domain.workspaces import visible
 from marketo_sandbox.routes.assets import asset_paging, status_arg
 
 
@@ -24,7 +25,8 @@ def get_segmentations(ctx: Ctx) -> dict[str, Any]:
     status = status_arg(ctx)
     found = [
         render_asset(s)
-        for s in stored(ctx.store, KIND_SEGMENTATIONS)
+        for s in visible(ctx.config, ctx.store, KIND_SEGMENTATIONS,
+                         stored(ctx.store, KIND_SEGMENTATIONS))
         if status is None or s["status"] == status
     ]
     return envelope.asset_ok(found[offset : offset + max_return])
@@ -36,7 +38,7 @@ def get_segments(ctx: Ctx, segmentation_id: int) -> dict[str, Any]:
     status = status_arg(ctx)
     found = [
         s
-        for s in stored(ctx.store, KIND_SEGMENTS)
+        for s in visible(ctx.config, ctx.store, KIND_SEGMENTS, stored(ctx.store, KIND_SEGMENTS))
         if int(s["segmentationId"]) == segmentation_id and (status is None or s["status"] == status)
     ]
     return envelope.asset_ok([render_asset(s) for s in found[offset : offset + max_return]])

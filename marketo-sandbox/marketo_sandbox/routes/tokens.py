@@ -22,7 +22,9 @@ from marketo_sandbox.domain.marketing_assets import (
     tokens_of,
 )
 from marketo_sandbox.domain.programs import program
+from marketo_sandbox.domain.workspaces import in_reach
 from marketo_sandbox.envelope import ApiError
+from marketo_sandbox.model.shared import KIND_PROGRAMS
 
 
 def _form_arg(ctx: Ctx, name: str) -> str | None:
@@ -34,12 +36,11 @@ def _holder(ctx: Ctx, holder_id: int) -> str:
     holder = _form_arg(ctx, "folderType") or "Folder"
     if holder not in TOKEN_HOLDERS:
         raise ApiError("1003", f"Invalid folderType '{holder}': must be Program or Folder")
-    exists = (
-        program(ctx.store, holder_id) is not None
-        if holder == "Program"
-        else ctx.store.object_get(KIND_FOLDERS, holder_id) is not None
+    kind = KIND_PROGRAMS if holder == "Program" else KIND_FOLDERS
+    found = program(ctx.store, holder_id) if holder == "Program" else ctx.store.object_get(
+        KIND_FOLDERS, holder_id
     )
-    if not exists:
+    if in_reach(ctx.config, ctx.store, kind, found) is None:
         raise ApiError("702", f"{holder} {holder_id} not found")
     return holder
 

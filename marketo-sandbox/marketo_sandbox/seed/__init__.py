@@ -149,6 +149,7 @@ def build(store: Store, spec: SeedSpec, anchor: float | None = None) -> None:
         objects,
         programs,
         second_level,
+        workspaces,
     )
 
     now = store.now() if anchor is None else anchor

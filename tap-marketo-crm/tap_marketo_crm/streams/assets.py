@@ -108,9 +108,14 @@ class EmailsStream(MarketoStream):
             floor = format_marketo_datetime(max(bookmark - self.lookback, self.start_date))
         seen: dict[str, set[int]] = {status: set() for status in VERSIONS}
         for record in self.client.browse_assets(self.path, {} if scan else self.updated_range()):
-            seen.setdefault(str(record.get("status")), set()).add(int(record["id"]))
+            status = str(record.get("status"))
+            seen.setdefault(status, set()).add(int(record["id"]))
             updated = record.get("updatedAt")
-            if floor is None or (updated and s.to_datetime(updated) >= floor):
+            if (
+                floor is None
+                or (updated and s.to_datetime(updated) >= floor)
+                or deletes.appeared(known.get(status), int(record["id"]))
+            ):
                 writer.write(record)
         extra: dict[str, Any] = {}
         if scan:

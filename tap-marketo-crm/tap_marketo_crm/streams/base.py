@@ -342,9 +342,10 @@ class MarketoStream(Stream):
 
     def write_updated_since(self, path: str) -> list[int]:
         """A full REST read of ``path`` (Marketo's read has no date filter): write the
-        records updated since the bookmark, and each id read before but gone now as a
-        delete (``deletes``: the read is whole, so this costs nothing); move the bookmark
-        to now; returns every id read."""
+        records updated since the bookmark (and those never written before, see
+        ``deletes.appeared``), and each id read before but gone now as a delete
+        (``deletes``: the read is whole, so this costs nothing); move the bookmark to
+        now; returns every id read."""
         known = deletes.known_ids(self)
         bookmark = self.bookmark()
         floor = None
@@ -355,7 +356,12 @@ class MarketoStream(Stream):
         for record in self.client.iter_results(path, {"batchSize": MAX_KEYS}):
             ids.append(int(record["id"]))
             updated = record.get("updatedAt")
-            if floor is not None and updated and s.to_datetime(updated) < floor:
+            if (
+                floor is not None
+                and updated
+                and s.to_datetime(updated) < floor
+                and not deletes.appeared(known, ids[-1])
+            ):
                 continue
             writer.write(record)
         if known is not None:

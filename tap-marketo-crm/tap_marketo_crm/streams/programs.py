@@ -78,7 +78,7 @@ class ProgramsStream(MarketoStream):
         known = deletes.known_ids(self)
         writer = self.writer()
         if bookmark is None or deletes.scan_due(self):
-            ids = self._scan(writer, bookmark)
+            ids = self._scan(writer, bookmark, known)
             self.run.program_ids = sorted(ids)
             if known is not None:
                 gone = deletes.write_vanished(writer, known - ids, self.run.now)
@@ -99,18 +99,25 @@ class ProgramsStream(MarketoStream):
         self.log_written(writer)
         self.commit_bookmark(self.run.now)
 
-    def _scan(self, writer: RecordWriter, bookmark: dt.datetime | None) -> set[int]:
+    def _scan(
+        self, writer: RecordWriter, bookmark: dt.datetime | None, known: set[int] | None
+    ) -> set[int]:
         """Browse every program (200 per call); write those created or updated since
-        the bookmark (less the lookback), as the range browse would; every id read."""
+        the bookmark (less the lookback), as the range browse would, and those never
+        written before (``deletes.appeared``); every id read."""
         floor = None
         if bookmark is not None:
             floor = format_marketo_datetime(max(bookmark - self.lookback, self.start_date))
         ids: set[int] = set()
         for record in self.client.browse_assets("/rest/asset/v1/programs.json", {}):
             ids.add(int(record["id"]))
-            if floor is None or any(
-                record.get(name) and s.to_datetime(record[name]) >= floor
-                for name in ("createdAt", "updatedAt")
+            if (
+                floor is None
+                or deletes.appeared(known, int(record["id"]))
+                or any(
+                    record.get(name) and s.to_datetime(record[name]) >= floor
+                    for name in ("createdAt", "updatedAt")
+                )
             ):
                 writer.write(record)
         return ids
