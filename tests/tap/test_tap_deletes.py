@@ -1,5 +1,5 @@
 """Deletes Marketo logs nothing for (programs, smart campaigns, static lists, emails,
-program members) reach the Singer output: a full sync, deletes through the API, an
+smart lists, program members) reach the Singer output: a full sync, deletes through the API, an
 incremental sync; the output applied as a loader applies it (a record with
 ``_sdc_deleted_at`` removes its key, ACTIVATE_VERSION drops older versions) equals the
 sandbox's ground truth."""
@@ -22,6 +22,7 @@ TRUTH = {
     "campaigns": "campaigns",
     "static_lists": "lists",
     "emails": "emails",
+    "smart_lists": "smart_lists",
     "program_memberships": "program_members",
 }
 
@@ -213,6 +214,34 @@ def test_a_deleted_email_reaches_the_output_with_both_versions(
     ]
     assert all(set(r) == {"id", "status", "_sdc_deleted_at"} for r in gone)
     assert not loaded_problems([full, quiet, scan], fast_sandbox, catalog, "emails")
+
+
+def test_a_deleted_smart_list_reaches_the_output_at_the_next_scan(
+    fast_sandbox: SandboxControl,
+    config: dict[str, Any],
+    catalog: dict[str, Any],
+    api: MarketoClient,
+) -> None:
+    chosen = select_only(catalog, "smart_lists")
+    full = run_tap(config, chosen)
+    assert "last_delete_scan" in full.state["bookmarks"]["smart_lists"]
+    smart_list = fast_sandbox.objects("smart_lists")[0]
+    _delete(api, "smartList", smart_list["id"])
+    assert smart_list["id"] not in ids(fast_sandbox.objects("smart_lists"))
+
+    # Within the scan interval the range read cannot see a delete: it waits.
+    fast_sandbox.reset_calls()
+    quiet = run_tap(config, chosen, full.state)
+    assert fast_sandbox.calls()["endpoints"].get("GET /rest/asset/v1/smartLists.json") == 1
+    assert not deleted(quiet, "smart_lists")
+    # The scan (interval 0) finds it, once, as its key plus the flag.
+    scan = run_tap({**config, "delete_scan_interval_hours": 0}, chosen, quiet.state)
+    (record,) = deleted(scan, "smart_lists")
+    assert record["id"] == smart_list["id"]
+    assert set(record) == {"id", "_sdc_deleted_at"}
+    assert not loaded_problems([full, quiet, scan], fast_sandbox, catalog, "smart_lists")
+    again = run_tap({**config, "delete_scan_interval_hours": 0}, chosen, scan.state)
+    assert not deleted(again, "smart_lists")
 
 
 def test_removed_program_members_are_dropped_by_the_versioned_re_read(
