@@ -100,8 +100,9 @@ def test_deleted_programs_campaigns_and_lists_reach_the_output(
     api: MarketoClient,
 ) -> None:
     streams = ("programs", "campaigns", "static_lists")
-    # Emails too: a program's local emails go with it (found by the emails' own scan).
-    chosen = select_only(catalog, *streams, "emails")
+    # Emails and smart lists too: a program's local assets go with it (found by their
+    # own scans).
+    chosen = select_only(catalog, *streams, "emails", "smart_lists")
     full = run_tap(config, chosen)
     assert not deleted(full, "programs")
     before = {s: ids(fast_sandbox.objects(TRUTH[s])) for s in streams}
@@ -125,7 +126,13 @@ def test_deleted_programs_campaigns_and_lists_reach_the_output(
         for e in fast_sandbox.objects("emails")
         if e["folder"] == {"type": "Program", "value": program["id"], "folderName": program["name"]}
     }
+    held_smart_lists = {
+        x["id"]
+        for x in fast_sandbox.objects("smart_lists")
+        if x["folder"] == {"id": program["id"], "type": "Program"}
+    }
     assert held_campaigns or held_lists, "the seed's programs hold no campaign or list"
+    assert held_smart_lists, "every seeded program has its audience smart list"
     campaign = next(c for c in campaigns if c["id"] not in held_campaigns)
     static_list = next(x for x in lists if x["id"] not in held_lists)
     _delete(api, "smartCampaign", campaign["id"])
@@ -139,6 +146,7 @@ def test_deleted_programs_campaigns_and_lists_reach_the_output(
         "campaigns": {campaign["id"], *held_campaigns},
         "static_lists": {static_list["id"], *held_lists},
     }
+    assert not held_smart_lists & ids(fast_sandbox.objects("smart_lists"))
 
     # Within the scan interval: campaigns and lists are read whole anyway, so their
     # deletes come out; programs are read by updatedAt range and wait for the scan.
@@ -148,6 +156,7 @@ def test_deleted_programs_campaigns_and_lists_reach_the_output(
     assert ids(deleted(quiet, "campaigns")) == gone["campaigns"]
     assert ids(deleted(quiet, "static_lists")) == gone["static_lists"]
     assert not deleted(quiet, "programs")
+    assert not deleted(quiet, "smart_lists")
     for record in deleted(quiet, "campaigns"):
         assert set(record) == {"id", "_sdc_deleted_at"}, record
 
@@ -158,11 +167,13 @@ def test_deleted_programs_campaigns_and_lists_reach_the_output(
     assert set(record) == {"id", "_sdc_deleted_at"}
     assert not deleted(scan, "campaigns")  # each delete is emitted once
     assert ids(deleted(scan, "emails")) == held_emails
-    assert not loaded_problems([full, quiet, scan], fast_sandbox, catalog, *streams, "emails")
+    assert ids(deleted(scan, "smart_lists")) == held_smart_lists
+    assets = ("emails", "smart_lists")
+    assert not loaded_problems([full, quiet, scan], fast_sandbox, catalog, *streams, *assets)
 
     # What the state remembers is what Marketo still has.
     again = run_tap({**config, "delete_scan_interval_hours": 0}, chosen, scan.state)
-    assert not any(deleted(again, s) for s in (*streams, "emails"))
+    assert not any(deleted(again, s) for s in (*streams, *assets))
 
 
 def test_a_scan_runs_once_per_interval(
