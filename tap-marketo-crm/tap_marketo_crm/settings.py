@@ -133,10 +133,10 @@ CONFIG_SCHEMA: dict[str, Any] = with_connection_settings(
             "delete_scan_interval_hours",
             th.NumberType(minimum=0, maximum=8760),
             default=24,
-            description="Hours between delete scans of programs and emails: Marketo logs "
-            "no deletes of assets, so a scan browses every id (one call per 200) and "
-            "emits each id gone since the last scan with _sdc_deleted_at; runs in between "
-            "read only what changed. 0 scans on every run.",
+            description="Hours between delete scans of programs, emails and smart lists: "
+            "Marketo logs no deletes of assets, so a scan browses every id (one call per "
+            "200) and emits each id gone since the last scan with _sdc_deleted_at; runs in "
+            "between read only what changed. 0 scans on every run.",
         ),
         th.Property(
             "membership_rescan_interval_days",

@@ -43,7 +43,13 @@ def test_deleting_a_program_deletes_what_it_holds_and_logs_nothing(
             if (e.get("folder") or {}).get("type") == "Program"
             and e["folder"]["value"] == program["id"]
         },
+        "smart_lists": {
+            x["id"]
+            for x in sandbox.objects("smart_lists")
+            if x["folder"] == {"id": program["id"], "type": "Program"}
+        },
     }
+    assert holds["smart_lists"], "every seeded program has its audience smart list"
     assert any(m["programId"] == program["id"] for m in members)
     before = {kind: _ids(sandbox, kind) for kind in holds}
     activities = _activity_count(sandbox)

@@ -1,5 +1,5 @@
 """Deletes Marketo logs nothing for (programs, smart campaigns, static lists, emails,
-program members) reach the Singer output: a full sync, deletes through the API, an
+smart lists, program members) reach the Singer output: a full sync, deletes through the API, an
 incremental sync; the output applied as a loader applies it (a record with
 ``_sdc_deleted_at`` removes its key, ACTIVATE_VERSION drops older versions) equals the
 sandbox's ground truth."""
@@ -22,6 +22,7 @@ TRUTH = {
     "campaigns": "campaigns",
     "static_lists": "lists",
     "emails": "emails",
+    "smart_lists": "smart_lists",
     "program_memberships": "program_members",
 }
 
@@ -77,8 +78,9 @@ def test_deleted_programs_campaigns_and_lists_reach_the_output(
     api: MarketoClient,
 ) -> None:
     streams = ("programs", "campaigns", "static_lists")
-    # Emails too: a program's local emails go with it (found by the emails' own scan).
-    chosen = select_only(catalog, *streams, "emails")
+    # Emails and smart lists too: a program's local assets go with it (found by their
+    # own scans).
+    chosen = select_only(catalog, *streams, "emails", "smart_lists")
     full = run_tap(config, chosen)
     assert not deleted(full, "programs")
     before = {s: ids(fast_sandbox.objects(TRUTH[s])) for s in streams}
@@ -102,7 +104,13 @@ def test_deleted_programs_campaigns_and_lists_reach_the_output(
         for e in fast_sandbox.objects("emails")
         if e["folder"] == {"type": "Program", "value": program["id"], "folderName": program["name"]}
     }
+    held_smart_lists = {
+        x["id"]
+        for x in fast_sandbox.objects("smart_lists")
+        if x["folder"] == {"id": program["id"], "type": "Program"}
+    }
     assert held_campaigns or held_lists, "the seed's programs hold no campaign or list"
+    assert held_smart_lists, "every seeded program has its audience smart list"
     campaign = next(c for c in campaigns if c["id"] not in held_campaigns)
     static_list = next(x for x in lists if x["id"] not in held_lists)
     _delete(api, "smartCampaign", campaign["id"])
@@ -116,6 +124,7 @@ def test_deleted_programs_campaigns_and_lists_reach_the_output(
         "campaigns": {campaign["id"], *held_campaigns},
         "static_lists": {static_list["id"], *held_lists},
     }
+    assert not held_smart_lists & ids(fast_sandbox.objects("smart_lists"))
 
     # Within the scan interval: campaigns and lists are read whole anyway, so their
     # deletes come out; programs are read by updatedAt range and wait for the scan.
@@ -125,6 +134,7 @@ def test_deleted_programs_campaigns_and_lists_reach_the_output(
     assert ids(deleted(quiet, "campaigns")) == gone["campaigns"]
     assert ids(deleted(quiet, "static_lists")) == gone["static_lists"]
     assert not deleted(quiet, "programs")
+    assert not deleted(quiet, "smart_lists")
     for record in deleted(quiet, "campaigns"):
         assert set(record) == {"id", "_sdc_deleted_at"}, record
 
@@ -135,11 +145,13 @@ def test_deleted_programs_campaigns_and_lists_reach_the_output(
     assert set(record) == {"id", "_sdc_deleted_at"}
     assert not deleted(scan, "campaigns")  # each delete is emitted once
     assert ids(deleted(scan, "emails")) == held_emails
-    assert not loaded_problems([full, quiet, scan], fast_sandbox, catalog, *streams, "emails")
+    assert ids(deleted(scan, "smart_lists")) == held_smart_lists
+    assets = ("emails", "smart_lists")
+    assert not loaded_problems([full, quiet, scan], fast_sandbox, catalog, *streams, *assets)
 
     # What the state remembers is what Marketo still has.
     again = run_tap({**config, "delete_scan_interval_hours": 0}, chosen, scan.state)
-    assert not any(deleted(again, s) for s in (*streams, "emails"))
+    assert not any(deleted(again, s) for s in (*streams, *assets))
 
 
 def test_a_scan_runs_once_per_interval(
@@ -191,6 +203,34 @@ def test_a_deleted_email_reaches_the_output_with_both_versions(
     ]
     assert all(set(r) == {"id", "status", "_sdc_deleted_at"} for r in gone)
     assert not loaded_problems([full, quiet, scan], fast_sandbox, catalog, "emails")
+
+
+def test_a_deleted_smart_list_reaches_the_output_at_the_next_scan(
+    fast_sandbox: SandboxControl,
+    config: dict[str, Any],
+    catalog: dict[str, Any],
+    api: MarketoClient,
+) -> None:
+    chosen = select_only(catalog, "smart_lists")
+    full = run_tap(config, chosen)
+    assert "last_delete_scan" in full.state["bookmarks"]["smart_lists"]
+    smart_list = fast_sandbox.objects("smart_lists")[0]
+    _delete(api, "smartList", smart_list["id"])
+    assert smart_list["id"] not in ids(fast_sandbox.objects("smart_lists"))
+
+    # Within the scan interval the range read cannot see a delete: it waits.
+    fast_sandbox.reset_calls()
+    quiet = run_tap(config, chosen, full.state)
+    assert fast_sandbox.calls()["endpoints"].get("GET /rest/asset/v1/smartLists.json") == 1
+    assert not deleted(quiet, "smart_lists")
+    # The scan (interval 0) finds it, once, as its key plus the flag.
+    scan = run_tap({**config, "delete_scan_interval_hours": 0}, chosen, quiet.state)
+    (record,) = deleted(scan, "smart_lists")
+    assert record["id"] == smart_list["id"]
+    assert set(record) == {"id", "_sdc_deleted_at"}
+    assert not loaded_problems([full, quiet, scan], fast_sandbox, catalog, "smart_lists")
+    again = run_tap({**config, "delete_scan_interval_hours": 0}, chosen, scan.state)
+    assert not deleted(again, "smart_lists")
 
 
 def test_removed_program_members_are_dropped_by_the_versioned_re_read(

@@ -39,9 +39,7 @@ TRUTH = {
     )
 } | {"static_lists": "lists", "program_memberships": "program_members"}  # fmt: skip
 # Streams whose deletes are flagged by comparing ids (docs: README "Deletes").
-FLAGGED = ("programs", "campaigns", "static_lists", "emails")
-# Streams read by updatedAt range with no delete capture: a vanished row stays.
-KEPT = ("smart_lists",)
+FLAGGED = ("programs", "campaigns", "static_lists", "emails", "smart_lists")
 
 
 def _visible_truth(
@@ -148,14 +146,12 @@ def test_a_role_that_loses_a_workspace_sees_its_assets_as_deleted(
         hidden = _hidden_ids(fast_sandbox, stream)
         assert hidden, stream
         assert _deleted_ids(after, stream) == hidden, stream
-    # The streams read whole drop them through ACTIVATE_VERSION; smart lists, read by
-    # updatedAt range with no delete capture, keep them until a full refresh; the members
-    # of the lost programs stay until the next whole membership re-read, as the members
-    # of a deleted program do.
-    whole = [s for s in TRUTH if s not in (*KEPT, "program_memberships")]
+    # The streams read whole drop them through ACTIVATE_VERSION; the members of the lost
+    # programs stay until the next whole membership re-read, as the members of a deleted
+    # program do.
+    whole = [s for s in TRUTH if s != "program_memberships"]
     assert not _loaded_problems([before, after], fast_sandbox, catalog, whole)
     tables = loaded_tables([before, after], catalog, TRUTH)
-    assert {key[0] for key in tables["smart_lists"]} >= _hidden_ids(fast_sandbox, "smart_lists")
     lost = _hidden_ids(fast_sandbox, "programs")
     assert lost & {key[0] for key in tables["program_memberships"]}
     rescan = run_tap({**scanning, "membership_rescan_interval_days": 0}, chosen, after.state)
@@ -170,7 +166,7 @@ def test_a_role_that_gains_a_workspace_reads_its_assets_from_the_next_run(
     chosen = select_only(catalog, *TRUTH)
     fast_sandbox.use_profiles(PARTITIONS)
     before = run_tap(config, chosen)
-    gained = {s: _hidden_ids(fast_sandbox, s) for s in (*FLAGGED, *KEPT)}
+    gained = {s: _hidden_ids(fast_sandbox, s) for s in FLAGGED}
     # APAC Marketing is given to the role: its assets come into view, none of them new.
     fast_sandbox.use_profiles()
     quiet = run_tap(config, chosen, before.state)
@@ -179,15 +175,10 @@ def test_a_role_that_gains_a_workspace_reads_its_assets_from_the_next_run(
     # Read whole on every run, campaigns and static lists write the ids they never wrote.
     for stream in ("campaigns", "static_lists"):
         assert gained[stream] <= {key[0] for key in tables[stream]}, stream
-    # The next delete scan does the same for programs and emails; the next whole
+    # The next delete scan does the same for programs, emails and smart lists; the next whole
     # membership re-read brings the members of the gained programs.
     due = {**config, "delete_scan_interval_hours": 0, "membership_rescan_interval_days": 0}
     scan = run_tap(due, chosen, quiet.state)
     assert not scan.incomplete
     runs = [before, quiet, scan]
-    everything = [s for s in TRUTH if s not in KEPT]
-    assert not _loaded_problems(runs, fast_sandbox, catalog, everything, hidden=None)
-    # Smart lists are read by updatedAt range with no ids kept: the gained ones wait for
-    # a full refresh (README, partitions).
-    held = {key[0] for key in loaded_tables(runs, catalog, KEPT)["smart_lists"]}
-    assert not gained["smart_lists"] & held
+    assert not _loaded_problems(runs, fast_sandbox, catalog, list(TRUTH), hidden=None)

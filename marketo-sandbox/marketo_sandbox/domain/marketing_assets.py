@@ -148,3 +148,14 @@ def render_token(token: dict[str, Any]) -> dict[str, Any]:
 def rendered(store: Store, kind: str) -> Iterator[dict[str, Any]]:
     for item in stored(store, kind):
         yield render_asset(item)
+
+
+def delete_program_smart_lists(store: Store, program_id: int) -> None:
+    """A program's own smart lists (their folder is the program) go with it, as its other
+    local assets do when the program is deleted."""
+    held = [
+        item
+        for item in stored(store, KIND_SMART_LISTS)
+        if folder_matches(item.get("folder"), (program_id, "Program"))
+    ]
+    remove(store, KIND_SMART_LISTS, held)

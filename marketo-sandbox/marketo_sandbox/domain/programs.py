@@ -12,6 +12,7 @@ from marketo_sandbox import envelope
 from marketo_sandbox.domain.assets import delete_program_assets
 from marketo_sandbox.domain.campaigns import campaigns, delete_campaign
 from marketo_sandbox.domain.lists import delete_list, static_lists
+from marketo_sandbox.domain.marketing_assets import delete_program_smart_lists
 from marketo_sandbox.domain.objects import (
     as_int,
     coerce,
@@ -334,9 +335,9 @@ def remove_members(store: Store, program_id: int, items: list[Any]) -> list[dict
 def delete_program(store: Store, program_id: int) -> bool:
     """``POST /rest/asset/v1/program/{id}/delete.json``: the program goes with everything
     it holds: its memberships, its smart campaigns, its static lists (and their members)
-    and its local assets. Marketo logs no activity for any of it (no Change Status in
-    Progression for the members): they are simply gone from every read. False when
-    there is no such program."""
+    and its local assets, smart lists included. Marketo logs no activity for any of it
+    (no Change Status in Progression for the members): they are simply gone from every
+    read. False when there is no such program."""
     prog = program(store, program_id)
     if prog is None:
         return False
@@ -350,4 +351,5 @@ def delete_program(store: Store, program_id: int) -> bool:
             if item.get("programName") == prog["name"]:
                 delete_list(store, item["id"])
         delete_program_assets(store, program_id)
+        delete_program_smart_lists(store, program_id)
     return True

@@ -5,16 +5,19 @@ activityDate as they do in Marketo (a paging token is an id position).
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import functools
 import json
 import math
 import sqlite3
+from collections.abc import Sequence
 from json.encoder import encode_basestring as _quote
 from random import Random
 from typing import Any
 
 from marketo_sandbox.config import SandboxConfig
 from marketo_sandbox.domain import retention
+from marketo_sandbox.domain.assets import APPROVED, KIND_LANDING_PAGES
 from marketo_sandbox.domain.retention import Cutoffs
 from marketo_sandbox.model import activity_types as at
 from marketo_sandbox.model.activity_types import ACTIVITY_TYPES_BY_ID
@@ -92,12 +95,92 @@ _CDV_SOURCES = _TABLES["change_sources"]
 _SCORE_REASONS = _TABLES["score_reasons"]
 
 
+# Share of web visits that land on a Marketo landing page rather than the company site.
+_LANDING_PAGE_SHARE = 0.3
+# What becomes of a send, in the order it can happen: delivered (or bounced), opened,
+# clicked (or unsubscribed). An email activity names its send by the mailing, the
+# campaign, the campaign run and the lead (the key reports join them on).
+_SENT, _DELIVERED, _OPENED, _CLICKED = range(4)
+_OUTCOME_STAGE = {
+    at.EMAIL_DELIVERED: _DELIVERED,
+    at.EMAIL_BOUNCED: _DELIVERED,
+    at.EMAIL_BOUNCED_SOFT: _DELIVERED,
+    at.OPEN_EMAIL: _OPENED,
+    at.CLICK_EMAIL: _CLICKED,
+    at.UNSUBSCRIBE_EMAIL: _CLICKED,
+}
+
+
+@dataclasses.dataclass
+class _Send:
+    lead_id: int
+    mailing_id: int
+    name: str
+    campaign: int | None
+    run_id: int
+    step_id: int
+    stage: int = _SENT
+
+
+class _Sends:
+    """The seeded sends, for the email activities that follow them.
+
+    An outcome drawn for a lead names that lead's latest send when it is ready for it (a
+    delivery for a send not yet delivered, an open for one delivered, ...); otherwise
+    the latest send of any lead that is ready, and the activity becomes that lead's (the
+    draw picked an activity type and a time; a send decides whose it is). Failing both,
+    an open or click can be another of the lead's latest send; else the activity stays
+    as drawn, without a send (as one whose send is older than the seed would be)."""
+
+    def __init__(self) -> None:
+        self.latest: dict[int, _Send] = {}
+        # Sends waiting for each stage, latest last (a stack: outcomes follow soon).
+        self.waiting: dict[int, list[_Send]] = {s: [] for s in (_DELIVERED, _OPENED, _CLICKED)}
+
+    def sent(self, send: _Send) -> None:
+        self.latest[send.lead_id] = send
+        self.waiting[_DELIVERED].append(send)
+
+    def follow(self, type_id: int, lead_id: int) -> _Send | None:
+        """The send an outcome of ``type_id`` drawn for ``lead_id`` belongs to."""
+        stage = _OUTCOME_STAGE[type_id]
+        own = self.latest.get(lead_id)
+        send = own if own is not None and own.stage == stage - 1 else self._next(stage)
+        if send is None:
+            # Another open or click of the lead's latest send; never a second delivery.
+            return own if own is not None and own.stage >= stage > _DELIVERED else None
+        send.stage = stage
+        if stage + 1 in self.waiting:
+            self.waiting[stage + 1].append(send)
+        return send
+
+    def _next(self, stage: int) -> _Send | None:
+        waiting = self.waiting[stage]
+        while waiting:
+            send = waiting.pop()
+            if send.stage == stage - 1:  # not already taken by its own lead's outcome
+                return send
+        return None
+
+
 def _ip(rng: Random) -> str:
     return f"198.51.100.{rng.randrange(1, 255)}"
 
 
+def _url_path(url: str) -> str:
+    """A visit's primaryAttributeValue: the page's path (Adobe's example: "home.html")."""
+    return url.split("example.com", 1)[1] or "/"
+
+
 class _ActivityFactory:
-    """Builds seeded activities type by type, keeping lead field changes consistent."""
+    """Builds seeded activities type by type, keeping lead field changes consistent.
+
+    Activities are built in date order, so an email's deliveries, bounces, opens, clicks
+    and unsubscribes follow a send made before them (``_Sends``), and a visit can land
+    on a landing page that exists by then. The links use no draw of ``rng`` (the visits'
+    come from ``links``, a random stream of their own), so every other seeded value stays
+    what it was before they were made.
+    """
 
     def __init__(
         self,
@@ -105,6 +188,9 @@ class _ActivityFactory:
         campaigns: list[int],
         programs: list[tuple[float, int, str]],
         initial: dict[int, dict[str, Any]],
+        *,
+        landing_pages: Sequence[tuple[float, int, str]] = (),
+        links: Random | None = None,
     ) -> None:
         self.rng = rng
         self.campaigns = campaigns
@@ -112,6 +198,10 @@ class _ActivityFactory:
         # lead id -> current values of the fields seeded changes touch
         self.current = initial
         self.changed: dict[int, tuple[float, dict[str, Any]]] = {}
+        # (createdAt epoch, id, URL) of the landing pages with an approved version
+        self.landing_pages = sorted(landing_pages)
+        self.links = links or Random(0)
+        self.sends = _Sends()
 
     def campaign(self) -> int | None:
         return (
@@ -120,14 +210,47 @@ class _ActivityFactory:
 
     def build(
         self, type_id: int, lead_id: int, t: float
+    ) -> tuple[int, int | None, Any, dict[str, Any], int | None]:
+        """(leadId, primaryAttributeValueId, primaryAttributeValue, attributes,
+        campaignId); the lead is ``lead_id`` unless the activity follows another's send."""
+        pav_id, pav, attrs, campaign = self._draw(type_id, lead_id, t)
+        if type_id == at.VISIT_WEBPAGE:
+            pav_id, pav, attrs = self._land(pav_id, pav, attrs, t)
+        elif type_id == at.SEND_EMAIL:
+            assert pav_id is not None
+            self.sends.sent(
+                _Send(lead_id, pav_id, pav, campaign, attrs["Campaign Run ID"], attrs["Step ID"])
+            )
+        elif type_id in _OUTCOME_STAGE:
+            send = self.sends.follow(type_id, lead_id)
+            if send is not None:
+                attrs = {**attrs, "Campaign Run ID": send.run_id}
+                if "Step ID" in attrs:
+                    attrs["Step ID"] = send.step_id
+                if "Email" in attrs:  # a bounce names the address it bounced from
+                    attrs["Email"] = f"lead{send.lead_id}@example.org"
+                return send.lead_id, send.mailing_id, send.name, attrs, send.campaign
+        return lead_id, pav_id, pav, attrs, campaign
+
+    def _land(
+        self, pav_id: int | None, pav: Any, attrs: dict[str, Any], t: float
+    ) -> tuple[int | None, Any, dict[str, Any]]:
+        """A share of visits is to a landing page live at ``t`` (its id is the Webpage ID)."""
+        live = self.landing_pages[: bisect.bisect_right(self.landing_pages, (t, math.inf, ""))]
+        if not live or self.links.random() >= _LANDING_PAGE_SHARE:
+            return pav_id, pav, attrs
+        _, page_id, url = self.links.choice(live)
+        return page_id, _url_path(url), {**attrs, "Webpage URL": url}
+
+    def _draw(
+        self, type_id: int, lead_id: int, t: float
     ) -> tuple[int | None, Any, dict[str, Any], int | None]:
-        """(primaryAttributeValueId, primaryAttributeValue, attributes, campaignId)."""
         r = self.rng
         if type_id == at.VISIT_WEBPAGE:
             page_id, url = r.choice(_PAGES)
             return (
                 page_id,
-                url.split("example.com", 1)[1] or "/",
+                _url_path(url),
                 {
                     "Client IP Address": _ip(r),
                     "Query Parameters": r.choice(("", "utm_source=google", "ref=nl")),
@@ -518,7 +641,20 @@ def seed_activities(store: Store, spec: SeedSpec, rng: Random, now: float) -> No
         if str(row["pk"]).isdigit() and row["name"] and created_at is not None:
             programs.append((created_at.timestamp(), int(row["pk"]), str(row["name"])))
     programs.sort()
-    factory = _ActivityFactory(rng, campaigns, programs, initial)
+    landing_pages = {
+        int(page["id"]): (to_epoch(page["createdAt"]), int(page["id"]), str(page["URL"]))
+        for page in store.objects(KIND_LANDING_PAGES)
+        if page.get("status") == APPROVED
+    }
+    factory = _ActivityFactory(
+        rng,
+        campaigns,
+        programs,
+        initial,
+        landing_pages=list(landing_pages.values()),
+        # The links' own stream: rng's draws stay as they were before links were made.
+        links=Random(f"{spec.random_seed}:activity-links"),
+    )
 
     created = [to_epoch(r["createdAt"]) for r in leads]
     lead_ids = [r["id"] for r in leads]
@@ -641,7 +777,7 @@ def seed_activities(store: Store, spec: SeedSpec, rng: Random, now: float) -> No
                     lead_id = lead_ids[index]
                     # Built even when Marketo has pruned it: the lead keeps the values
                     # its old changes set, as a real lead does once its log is pruned.
-                    pav_id, pav, attrs, campaign = factory.build(type_id, lead_id, t)
+                    lead_id, pav_id, pav, attrs, campaign = factory.build(type_id, lead_id, t)
                     date = format_ts(t)
                     if not served.kept(type_id, date):
                         continue

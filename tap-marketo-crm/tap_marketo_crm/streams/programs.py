@@ -26,8 +26,6 @@ from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from marketo_core.timeutil import format_marketo_datetime
-
 from tap_marketo_crm import deletes, sdk_seam
 from tap_marketo_crm import schemas as s
 from tap_marketo_crm.activity_feed import PROGRAM_TYPES, FeedNeed, feed_position
@@ -74,53 +72,10 @@ class ProgramsStream(MarketoStream):
         )
 
     def sync_records(self) -> None:
-        bookmark = self.bookmark()
-        known = deletes.known_ids(self)
-        writer = self.writer()
-        if bookmark is None or deletes.scan_due(self):
-            ids = self._scan(writer, bookmark, known)
+        ids = deletes.browse_capturing_deletes(self, "/rest/asset/v1/programs.json", "programs")
+        if ids is not None:
+            # A first sync of program_memberships reuses them.
             self.run.program_ids = sorted(ids)
-            if known is not None:
-                gone = deletes.write_vanished(writer, known - ids, self.run.now)
-                self.logger.info("'%s': %d programs deleted since the last scan", self.name, gone)
-            deletes.remember_ids(self, ids)
-            self.log_written(writer)
-            self.commit_bookmark(self.run.now, **deletes.scanned(self))
-            return
-        # Adobe: the range returns programs created OR updated within it.
-        for record in self.client.browse_assets(
-            "/rest/asset/v1/programs.json", self.updated_range()
-        ):
-            if known is not None:
-                known.add(int(record["id"]))
-            writer.write(record)
-        if known is not None:
-            deletes.remember_ids(self, known)
-        self.log_written(writer)
-        self.commit_bookmark(self.run.now)
-
-    def _scan(
-        self, writer: RecordWriter, bookmark: dt.datetime | None, known: set[int] | None
-    ) -> set[int]:
-        """Browse every program (200 per call); write those created or updated since
-        the bookmark (less the lookback), as the range browse would, and those never
-        written before (``deletes.appeared``); every id read."""
-        floor = None
-        if bookmark is not None:
-            floor = format_marketo_datetime(max(bookmark - self.lookback, self.start_date))
-        ids: set[int] = set()
-        for record in self.client.browse_assets("/rest/asset/v1/programs.json", {}):
-            ids.add(int(record["id"]))
-            if (
-                floor is None
-                or deletes.appeared(known, int(record["id"]))
-                or any(
-                    record.get(name) and s.to_datetime(record[name]) >= floor
-                    for name in ("createdAt", "updatedAt")
-                )
-            ):
-                writer.write(record)
-        return ids
 
 
 def all_program_ids(stream: MarketoStream) -> list[int]:

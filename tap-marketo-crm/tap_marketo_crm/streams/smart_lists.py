@@ -3,12 +3,18 @@
 Only user-made smart lists are listed (Marketo's built-in ones are not assets). A smart
 list has no versions; its folder reference is ``{id, type}`` (a program or a folder),
 unlike the design assets' ``{type, value, folderName}``.
+
+Marketo logs no smart list deletes (docs/MARKETO.md section 4): at most once per
+``delete_scan_interval_hours`` the stream browses every smart list instead of the range,
+writes those changed since the bookmark, and emits each smart list gone since the last
+scan with ``_sdc_deleted_at`` (``deletes``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from tap_marketo_crm import deletes
 from tap_marketo_crm import schemas as s
 from tap_marketo_crm.streams.base import MarketoStream
 
@@ -29,11 +35,12 @@ class SmartListsStream(MarketoStream):
 
     @classmethod
     def fixed_schema(cls) -> dict[str, Any]:
-        return s.object_schema(s.asset_properties(folder=FOLDER_ID_REF))
+        return s.object_schema(
+            s.asset_properties(folder=FOLDER_ID_REF, **{s.SDC_DELETED_AT: s.DATETIME})
+        )
 
     def sync_records(self) -> None:
-        self.write_all(self.client.browse_assets(self.path, self.updated_range()))
-        self.commit_bookmark(self.run.now)
+        deletes.browse_capturing_deletes(self, self.path, "smart lists")
 
 
 SMART_LIST_STREAMS: tuple[type[MarketoStream], ...] = (SmartListsStream,)
