@@ -8,11 +8,13 @@ code), so a wrong row, column, null or checksum fails the test.
 from __future__ import annotations
 
 import csv
+import gc
 import hashlib
 import io
 import json
 import re
 import time
+import warnings
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,6 +24,7 @@ import requests
 from marketo_sandbox import SandboxServer, cli
 from marketo_sandbox.bulk import csvfile
 from marketo_sandbox.testing import Fixtures, SandboxApi, SandboxControl
+from werkzeug.test import EnvironBuilder
 
 DAY = 86_400
 TERMINAL = ("Completed", "Failed", "Cancelled")
@@ -1147,3 +1150,27 @@ def test_serve_flags_set_the_job_clock() -> None:
     assert config.export_queued_seconds == 5.0
     assert config.export_processing_seconds == 2.0
     assert config.export_processing_seconds_per_1k_rows == 0.3
+
+
+def test_a_download_abandoned_midway_leaves_no_file_open(
+    bulk: Bulk, sandbox_server: SandboxServer, finished_export: tuple[str, dict[str, Any], bytes]
+) -> None:
+    # What werkzeug's server does when a client drops the connection (a killed tap): it
+    # stops iterating the response and never closes it. The file must close anyway,
+    # not be left to the garbage collector's ResourceWarning.
+    export_id, _, data = finished_export
+    token = bulk.renew()
+    environ = EnvironBuilder(
+        path=f"/bulk/v1/activities/export/{export_id}/file.json",
+        query_string={"access_token": token},
+    ).get_environ()
+    answered: list[str] = []
+    body = sandbox_server.app(environ, lambda status, headers, *_: answered.append(status))
+    first = next(iter(body))
+    assert answered[0].startswith("200")
+    assert data.startswith(first)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        del body
+        gc.collect()
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning)], caught

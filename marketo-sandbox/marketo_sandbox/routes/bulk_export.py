@@ -28,8 +28,8 @@ status path ``GET /bulk/v1/<E>/export/<exportId>/status.json``):
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, cast
 
 from werkzeug.exceptions import RequestedRangeNotSatisfiable
 from werkzeug.utils import send_file
@@ -135,12 +135,29 @@ def _file(ctx: Ctx, entity: str, export_id: str) -> Response:
             headers={"Content-Range": f"bytes */{size}", "Accept-Ranges": "bytes"},
             mimetype="text/plain",
         )
+    # send_file answers bytes (the file, or a byte range of it).
+    response.response = _closing(cast("Iterable[bytes]", response.response))
     response.headers["Accept-Ranges"] = "bytes"
     # Exactly as recorded (werkzeug would write "; charset=utf-8").
     response.headers["Content-Type"] = csvfile.content_type(job["format"], ctx.config)
     # The HTTP server adds its own Date header; two would confuse strict clients.
     response.headers.pop("Date", None)
     return response
+
+
+def _closing(body: Iterable[bytes]) -> Iterator[bytes]:
+    """``body`` (send_file's wrapper of the open file), closed however the download ends.
+
+    werkzeug's server closes a response only when the client stayed to the end: when a
+    client drops the connection (a killed tap, a download cut midway), it skips the close
+    and the file is left to the garbage collector, which warns. A generator's ``finally``
+    runs even then, when the abandoned generator is collected."""
+    try:
+        yield from body
+    finally:
+        close = getattr(body, "close", None)
+        if close is not None:
+            close()
 
 
 def _register(prefix: str, entity_of: Callable[[dict[str, Any]], str]) -> None:
