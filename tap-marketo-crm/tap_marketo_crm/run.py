@@ -86,6 +86,12 @@ class SyncRun:
     # Streams skipped because of a retention gap (on_retention_gap = stop), with the gap.
     retention_stops: dict[str, Gap] = field(default_factory=dict)
     _feed: ActivityFeed | None = field(default=None, init=False, repr=False)
+    # Whole asset browses (no date range) already read this run, by path and parameters:
+    # the forms, folders and segmentations browses also drive form_fields, program_tokens
+    # and segments, and each read costs a call per 200 assets of the daily quota.
+    _browses: dict[str, list[dict[str, Any]]] = field(
+        default_factory=dict, init=False, repr=False
+    )
     # Where leads begin (probe.lead_floor), probed at most once per run: the leads
     # stream, lead-linked custom objects and key-only lead exports share it.
     _lead_floor: tuple[dt.datetime | None] | None = field(default=None, init=False, repr=False)
@@ -220,6 +226,13 @@ class SyncRun:
                 progress_every=float(setting(config, "progress_interval_seconds")),
             )
         return self._scheduler
+
+    def whole_browse(self, path: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Every asset ``path`` lists with ``params``, read at most once per run."""
+        key = f"{path}?{sorted((params or {}).items())}"
+        if key not in self._browses:
+            self._browses[key] = list(self.tap.client.browse_assets(path, params or {}))
+        return self._browses[key]
 
     def close(self) -> None:
         """The run is over: no more progress lines."""

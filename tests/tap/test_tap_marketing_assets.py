@@ -213,22 +213,22 @@ def test_quiet_run_of_every_asset_stream_costs_the_readmes_figure(
     # One browse per stream while each holds under 200 (the first slice's five, templates,
     # segmentations, smart lists, files, tag types, channels: 12), the programs browse the
     # program streams share (1), one Get Program by Id per program (tags and costs share
-    # them), one token read per program and per Marketing Activities folder plus the
-    # folders browse that finds those, one segments page per segmentation version plus
-    # its segmentation read, one fields read per form version plus its forms browse.
+    # them), one token read per program and per Marketing Activities folder, one segments
+    # page per segmentation version, one fields read per form version: the folders,
+    # segmentations and forms browses those start from are the streams' own, read once.
     expected = (
         5 + 2 + 1 + 1 + 1 + 1 + 1
         + 1
         + programs
-        + programs + marketing_folders + 1
-        + segmentation_versions + 1
-        + form_versions + 1
+        + programs + marketing_folders
+        + segmentation_versions
+        + form_versions
     )
     assert asset_calls == expected, endpoints
     # On the small seed (8 programs, 10 Marketing Activities folders over its three
     # workspaces, 4 segmentation and 5 form versions): the figure the README states.
     assert (programs, marketing_folders, segmentation_versions) == (8, 10, 4)
-    assert asset_calls == 51
+    assert asset_calls == 48
 
 
 def test_an_asset_gone_between_browse_and_read_is_skipped_not_fatal(

@@ -59,7 +59,7 @@ class AssetStream(MarketoStream):
     params: ClassVar[dict[str, Any]] = {}
 
     def sync_records(self) -> None:
-        self.write_all(self.client.browse_assets(self.path, self.params))
+        self.write_all(self.run.whole_browse(self.path, self.params))
 
 
 class EmailsStream(MarketoStream):

@@ -55,7 +55,7 @@ class FormFieldsStream(MarketoStream):
         )
 
     def _fields(self) -> Iterator[dict[str, Any]]:
-        for form in self.client.browse_assets(FormsStream.path):
+        for form in self.run.whole_browse(FormsStream.path, FormsStream.params):
             form_id, status = int(form["id"]), form["status"]
             path = f"/rest/asset/v1/form/{form_id}/fields.json"
             for field in results_if_present(self, path, {"status": status}):

@@ -117,7 +117,7 @@ class ProgramTokensStream(_ProgramDetailStream):
         for program_id in all_program_ids(self):
             yield "Program", program_id
         # Tokens can sit on a folder at any depth: the folder tree as the folders stream reads it.
-        for folder in self.client.browse_assets(FoldersStream.path, FoldersStream.params):
+        for folder in self.run.whole_browse(FoldersStream.path, FoldersStream.params):
             # My Tokens live on Marketing Activities folders (typed Marketing Folder; programs
             # were asked for above). Design Studio holds none, though its root and some of
             # its folders carry the same type.

@@ -23,7 +23,7 @@ def segmentations(stream: MarketoStream) -> list[dict[str, Any]]:
     parameters, yet every other browse answers 20 unless told otherwise: asking with
     ``offset``/``maxReturn`` costs nothing and cannot truncate the list
     (docs/MARKETO.md section 4)."""
-    return list(stream.client.browse_assets(SEGMENTATIONS_PATH))
+    return stream.run.whole_browse(SEGMENTATIONS_PATH)
 
 
 class SegmentationsStream(MarketoStream):
