@@ -6,9 +6,11 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import math
 import os
 import subprocess
 import sys
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +26,8 @@ START_DATE = "2025-06-01T00:00:00Z"  # before every record of the `small` seed
 # Limits relaxed for tests that are not about limits (Marketo's defaults are 100 calls per
 # 20 s): the sandbox's and the tap's own limiter alike.
 FAST_SANDBOX = {"rate_limit_calls": 100_000, "max_concurrent_calls": 10}
+
+_LAST_RUN = {"ended": 0.0}  # time.time() when run_tap last returned
 
 
 def tap_config(info: dict[str, str], **overrides: Any) -> dict[str, Any]:
@@ -57,13 +61,24 @@ def run_tap(
     catalog: dict[str, Any] | None = None,
     state: dict[str, Any] | None = None,
 ) -> TapRun:
-    """One sync in this process; stdout (the Singer messages) captured."""
+    """One sync in this process; stdout (the Singer messages) captured.
+
+    A run from state starts in a later whole second than the previous run ended: windows
+    are whole seconds and the tap leaves the current second to the next run (an export
+    window needs ``end > start``), so a change a test writes in the second the previous
+    run ended would otherwise wait one more run.
+    """
+    if state:
+        wait = math.floor(_LAST_RUN["ended"]) + 1 - time.time()
+        if wait > 0:
+            time.sleep(wait)
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         tap = TapMarketoCRM(config=config, catalog=catalog, state=state or {})
         tap.sync_all()
     run = TapRun(parse_messages(out.getvalue()), incomplete=tap.run.incomplete)
     tap.close_client()
+    _LAST_RUN["ended"] = time.time()
     return run
 
 
