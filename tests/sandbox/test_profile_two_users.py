@@ -19,6 +19,7 @@ from marketo_sandbox.auth import api_users
 from marketo_sandbox.cli import _parser, config_from_args
 from marketo_sandbox.server import SandboxServer as Server
 from marketo_sandbox.testing import SandboxApi, SandboxControl
+from sandbox_helpers import activities, attrs
 
 LEADS_BODY = {
     "fields": ["id", "email"],
@@ -172,3 +173,37 @@ def test_serve_prints_both_pairs_with_the_profile() -> None:
     plain = config_from_args(_parser().parse_args(["serve"]))
     with Server(plain, seed="empty") as server:
         assert "api_users" not in server.info()
+
+
+def test_activities_name_the_api_user_whose_call_logged_them(
+    two_users: tuple[SandboxApi, SandboxApi], sandbox_server: SandboxServer
+) -> None:
+    user_a, user_b = two_users
+    first, second = api_users(sandbox_server.config)
+    created = user_b.post(
+        "/rest/v1/leads.json",
+        {"action": "createOnly", "input": [{"email": "modifier@example.com"}]},
+    )["result"][0]
+    lead_id = created["id"]
+    for api, title in ((user_a, "Analyst"), (user_b, "Director")):
+        updated = api.post(
+            "/rest/v1/leads.json",
+            {
+                "action": "updateOnly",
+                "lookupField": "id",
+                "input": [{"id": lead_id, "title": title}],
+            },
+        )
+        assert updated["result"][0]["status"] == "updated", updated
+    changes = {
+        attrs(a)["New Value"]: attrs(a)["Modifying User"]
+        for a in activities(sandbox_server, lead_id, 13)
+        if attrs(a).get("Modifying User")
+    }
+    assert changes["Analyst"] == first.name
+    assert changes["Director"] == second.name
+    static = user_b.get("/rest/v1/lists.json")["result"][0]
+    added = user_b.post(f"/rest/v1/lists/{static['id']}/leads.json", {"input": [{"id": lead_id}]})
+    assert added["success"], added
+    [add_to_list] = activities(sandbox_server, lead_id, 24)
+    assert attrs(add_to_list)["Modifying User"] == second.name

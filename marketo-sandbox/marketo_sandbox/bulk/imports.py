@@ -295,6 +295,7 @@ class LeadImport(FileImport):
                 partition_name=self.batch.get("partitionName"),
                 api_method=API_METHOD,
                 source=IMPORT_SOURCE,
+                user=self.batch.get("_owner"),
             )
         except ApiError as exc:
             # A request-level refusal (bad lookupField, partition) refuses the file.
@@ -407,6 +408,7 @@ class ProgramMemberImport(FileImport):
                 lookup_field=PROGRAM_MEMBER_LOOKUP,
                 api_method=PROGRAM_MEMBER_API_METHOD,
                 source=IMPORT_SOURCE,
+                user=self.batch.get("_owner"),
                 # A new person joining as a member is acquired by the program (Marketo).
                 create_defaults={"acquisitionProgramId": self.program["id"]},
             )

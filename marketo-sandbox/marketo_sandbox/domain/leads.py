@@ -205,10 +205,12 @@ class _Writer:
         request_id_: str,
         source: str,
         when: float | None,
+        user: str | None = None,
     ) -> None:
         self.store = store
         self.db = db
-        self.user = config.api_user
+        # The API user whose call this is: Marketo names it on every activity it logs.
+        self.user = user or config.api_user
         self.api_method = api_method
         self.request_id = request_id_
         self.source = source
@@ -243,6 +245,7 @@ def sync_leads(  # noqa: PLR0917 - the positional signature the bulk import reli
     source: str = API_SOURCE,
     create_defaults: dict[str, Any] | None = None,
     when: float | None = None,
+    user: str | None = None,
 ) -> list[dict[str, Any]]:
     """Create/update leads as ``POST /rest/v1/leads.json`` does; one result per row, in order.
 
@@ -269,6 +272,7 @@ def sync_leads(  # noqa: PLR0917 - the positional signature the bulk import reli
             request_id_=request_id_ or request_id(),
             source=source,
             when=when,
+            user=user,
         )
         for row in rows:
             results.append(
@@ -477,6 +481,7 @@ def push_leads(
     reason: str | None,
     source: str | None,
     request_id_: str,
+    user: str | None = None,
 ) -> list[dict[str, Any]]:
     """``POST /rest/v1/leads/push.json``: a createOrUpdate sync whose new leads are acquired
     by ``program``, then Push Lead to Marketo (145) on every lead created or updated."""
@@ -491,6 +496,7 @@ def push_leads(
         api_method="pushLeadToMarketo",
         request_id_=request_id_,
         create_defaults={"acquisitionProgramId": program_id},
+        user=user,
     )
     with store.transaction():
         for item in result:
@@ -499,7 +505,7 @@ def push_leads(
                     "Reason": reason,
                     "Source": source or API_SOURCE,
                     "API Method Name": "pushLeadToMarketo",
-                    "Modifying User": config.api_user,
+                    "Modifying User": user or config.api_user,
                     "Request Id": request_id_,
                 }
                 store.log_activity(
@@ -543,9 +549,10 @@ def delete_leads(
     *,
     when: float | None = None,
     request_id_: str | None = None,
+    user: str | None = None,
 ) -> list[dict[str, Any]]:
     """Delete leads by id as ``POST /rest/v1/leads/delete.json`` does; results in input order."""
-    return delete_many(store, config, [(raw, when) for raw in ids], request_id_)
+    return delete_many(store, config, [(raw, when) for raw in ids], request_id_, user)
 
 
 def delete_many(
@@ -553,6 +560,7 @@ def delete_many(
     config: SandboxConfig,
     items: list[tuple[Any, float | None]],
     request_id_: str | None = None,
+    user: str | None = None,
 ) -> list[dict[str, Any]]:
     results: list[dict[str, Any]] = []
     with store.transaction() as db:
@@ -564,6 +572,7 @@ def delete_many(
             request_id_=request_id_ or request_id(),
             source=API_SOURCE,
             when=None,
+            user=user,
         )
         roles = _roles_by_lead(db)
         hidden = hidden_partition_ids(config)
@@ -669,13 +678,14 @@ def merge_leads(
     *,
     when: float | None = None,
     request_id_: str | None = None,
+    user: str | None = None,
 ) -> None:
     """Merge losers into the winner as ``POST /rest/v1/leads/{id}/merge.json`` does.
 
     The winner keeps its values; its empty fields take the first loser value found. The
     losers disappear (no Delete Lead: a merge is reported by Merge Leads on the winner).
     """
-    merge_many(store, config, [(winner_id, loser_ids, when)], request_id_)
+    merge_many(store, config, [(winner_id, loser_ids, when)], request_id_, user)
 
 
 def merge_many(
@@ -683,6 +693,7 @@ def merge_many(
     config: SandboxConfig,
     merges: list[tuple[int, list[int], float | None]],
     request_id_: str | None = None,
+    user: str | None = None,
 ) -> None:
     for winner_id, loser_ids, _ in merges:
         _check_merge(winner_id, loser_ids)
@@ -695,6 +706,7 @@ def merge_many(
             request_id_=request_id_ or request_id(),
             source=API_SOURCE,
             when=None,
+            user=user,
         )
         roles = _roles_by_lead(db)
         for winner_id, loser_ids, when in merges:

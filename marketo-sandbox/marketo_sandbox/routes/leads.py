@@ -127,7 +127,14 @@ def sync(ctx: Ctx) -> dict[str, Any]:
     rows, action, lookup, partition = _sync_body(ctx)
     rid = request_id()
     result = sync_leads(
-        ctx.store, ctx.config, rows, action, lookup or "email", partition, request_id_=rid
+        ctx.store,
+        ctx.config,
+        rows,
+        action,
+        lookup or "email",
+        partition,
+        request_id_=rid,
+        user=ctx.api_user,
     )
     body = ok(result)
     body["requestId"] = rid
@@ -159,6 +166,7 @@ def push(ctx: Ctx) -> dict[str, Any]:
         reason=body.get("reason"),
         source=body.get("source"),
         request_id_=rid,
+        user=ctx.api_user,
     )
     response = ok(result)
     response["requestId"] = rid
@@ -181,13 +189,13 @@ def _delete_ids(ctx: Ctx) -> list[Any]:
 
 @router.route("/rest/v1/leads/delete.json", ("POST",))
 def delete(ctx: Ctx) -> dict[str, Any]:
-    return ok(delete_leads(ctx.store, ctx.config, _delete_ids(ctx)))
+    return ok(delete_leads(ctx.store, ctx.config, _delete_ids(ctx), user=ctx.api_user))
 
 
 @router.route("/rest/v1/leads.json", ("DELETE",), fidelity_only=True)
 def delete_legacy(ctx: Ctx) -> dict[str, Any]:
     # Older clients (marketorestpython's delete_lead) still use DELETE with the same body.
-    return ok(delete_leads(ctx.store, ctx.config, _delete_ids(ctx)))
+    return ok(delete_leads(ctx.store, ctx.config, _delete_ids(ctx), user=ctx.api_user))
 
 
 @router.route("/rest/v1/leads/<int:lead_id>/merge.json", ("POST",))
@@ -198,7 +206,7 @@ def merge(ctx: Ctx, lead_id: int) -> dict[str, Any]:
     except ValueError:
         raise ApiError("1003", "leadIds must be integers") from None
     # mergeInCRM needs a native CRM sync, which this instance does not have: ignored.
-    merge_leads(ctx.store, ctx.config, lead_id, losers)
+    merge_leads(ctx.store, ctx.config, lead_id, losers, user=ctx.api_user)
     return ok(None)
 
 

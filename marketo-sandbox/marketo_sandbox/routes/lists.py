@@ -136,7 +136,7 @@ def add_to_list(ctx: Ctx, list_id: int) -> dict[str, Any]:
         else:
             results.append({"id": lead_id, "status": "added"})
     added = [r["id"] for r in results if r.get("status") == "added"]
-    add_members(ctx.store, ctx.config.api_user, item, added, rid)
+    add_members(ctx.store, ctx.api_user, item, added, rid)
     return envelope.ok(results, requestId=rid)
 
 
@@ -159,7 +159,7 @@ def remove_from_list(ctx: Ctx, list_id: int) -> dict[str, Any]:
             members.discard(lead_id)
             removed.append(lead_id)
             results.append({"id": lead_id, "status": "removed"})
-    remove_members(ctx.store, ctx.config.api_user, item, removed, rid)
+    remove_members(ctx.store, ctx.api_user, item, removed, rid)
     return envelope.ok(results, requestId=rid)
 
 
