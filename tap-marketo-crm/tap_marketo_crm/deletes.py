@@ -123,48 +123,67 @@ def write_vanished(
     return count
 
 
-def browse_capturing_deletes(stream: MarketoStream, path: str, noun: str) -> set[int] | None:
-    """Sync an asset browse that takes an ``updatedAt`` range (programs, smart lists),
-    capturing its deletes; returns every id when this run scanned, else None.
+def browse_capturing_deletes(
+    stream: MarketoStream,
+    path: str,
+    noun: str,
+    group_by: tuple[str, tuple[str, ...]] | None = None,
+) -> set[int] | None:
+    """Sync an asset browse that takes an ``updatedAt`` range (programs, smart lists,
+    emails), capturing its deletes; returns every id when this run scanned, else None.
 
     A scan browses everything instead of the range and writes only what was created or
     updated since the bookmark (less the lookback), as the range would have (Adobe: the
     range returns assets created OR updated within it), and those never written before
     (:func:`appeared`: they came into view); the ids it read replace the
     known ids and those gone are written as deletes. A range run adds what it read to
-    the known ids (a new asset must be compared by the next scan)."""
+    the known ids (a new asset must be compared by the next scan).
+
+    ``group_by``: a key field beside the id and its values, e.g. an email's ``status``
+    (approved, draft): ids are compared per value, so an approval that replaces a draft
+    deletes the ``(id, "draft")`` row and keeps ``(id, "approved")``."""
+    field, groups = group_by if group_by else ("", (None,))
+    known = {group: known_ids(stream, group) for group in groups}
+    comparable = all(ids is not None for ids in known.values())
     bookmark = stream.bookmark()
-    known = known_ids(stream)
-    writer = stream.writer()
-    if bookmark is not None and not scan_due(stream):
-        for record in stream.client.browse_assets(path, stream.updated_range()):
-            if known is not None:
-                known.add(int(record["id"]))
-            writer.write(record)
-        if known is not None:
-            remember_ids(stream, known)
-        stream.log_written(writer)
-        stream.commit_bookmark(stream.run.now)
-        return None
+    scan = bookmark is None or scan_due(stream)
     floor = None
-    if bookmark is not None:
+    if scan and bookmark is not None:
         floor = format_marketo_datetime(max(bookmark - stream.lookback, stream.start_date))
-    ids: set[int] = set()
-    for record in stream.client.browse_assets(path, {}):
-        ids.add(int(record["id"]))
+    writer = stream.writer()
+    seen: dict[str | None, set[int]] = {group: set() for group in groups}
+    for record in stream.client.browse_assets(path, {} if scan else stream.updated_range()):
+        group = str(record.get(field)) if group_by else None
+        seen.setdefault(group, set()).add(int(record["id"]))
         if (
             floor is None
-            or appeared(known, int(record["id"]))
+            or appeared(known.get(group), int(record["id"]))
             or any(
                 record.get(name) and s.to_datetime(record[name]) >= floor
                 for name in ("createdAt", "updatedAt")
             )
         ):
             writer.write(record)
-    if known is not None:
-        gone = write_vanished(writer, known - ids, stream.run.now)
-        stream.logger.info("'%s': %d %s deleted since the last scan", stream.name, gone, noun)
-    remember_ids(stream, ids)
+    if scan:
+        if comparable:
+            gone = 0
+            for group, ids in known.items():
+                key = {field: group} if group_by else {}
+                gone += write_vanished(writer, (ids or set()) - seen[group], stream.run.now, **key)
+            stream.logger.info(
+                "'%s': %d %s deleted since the last scan", stream.name, gone, noun
+            )
+        _remember(stream, seen, grouped=bool(group_by))
+    elif comparable:
+        merged = {group: (known.get(group) or set()) | ids for group, ids in seen.items()}
+        _remember(stream, merged, grouped=bool(group_by))
     stream.log_written(writer)
-    stream.commit_bookmark(stream.run.now, **scanned(stream))
-    return ids
+    stream.commit_bookmark(stream.run.now, **(scanned(stream) if scan else {}))
+    return set().union(*seen.values()) if scan else None
+
+
+def _remember(stream: MarketoStream, ids: dict[str | None, set[int]], *, grouped: bool) -> None:
+    if grouped:
+        remember_ids(stream, {str(group): values for group, values in ids.items()})
+    else:
+        remember_ids(stream, ids[None])

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 from marketo_core import MarketoClient
-from marketo_sandbox.testing import SandboxControl
+from marketo_sandbox import SandboxServer
+from marketo_sandbox.testing import Fixtures, SandboxControl
 from tap_helpers import TapRun, diff_records, loaded_tables, normalize, run_tap, select_only
 from tap_marketo_crm import deletes
 
@@ -203,6 +204,33 @@ def test_a_deleted_email_reaches_the_output_with_both_versions(
     ]
     assert all(set(r) == {"id", "status", "_sdc_deleted_at"} for r in gone)
     assert not loaded_problems([full, quiet, scan], fast_sandbox, catalog, "emails")
+
+
+def test_an_approved_draft_deletes_the_draft_row_and_updates_the_approved_one(
+    fast_sandbox: SandboxControl,
+    config: dict[str, Any],
+    catalog: dict[str, Any],
+    sandbox_server: SandboxServer,
+) -> None:
+    chosen = select_only(catalog, "emails")
+    full = run_tap(config, chosen)
+    fixtures = Fixtures(sandbox_server)
+    emails = fixtures.records("emails")
+    draft = next(e for e in emails if e["status"] == "draft")
+    # Approving a draft (Marketo): the draft's content becomes the approved version, and
+    # the draft row is no longer listed.
+    approved = {**draft, "status": "approved", "updatedAt": fixtures.store.now_ts()}
+    fixtures.record("emails", f"{draft['id']}:approved", approved)
+    assert fixtures.store.object_delete("emails", f"{draft['id']}:draft")
+
+    scan = run_tap({**config, "delete_scan_interval_hours": 0}, chosen, full.state)
+    assert [(r["id"], r["status"]) for r in deleted(scan, "emails")] == [(draft["id"], "draft")]
+    written = [r for r in scan.records["emails"] if not r.get("_sdc_deleted_at")]
+    assert (draft["id"], "approved") in {(r["id"], r["status"]) for r in written}
+    assert not loaded_problems([full, scan], fast_sandbox, catalog, "emails")
+    known = scan.state["bookmarks"]["emails"]["known_ids"]
+    assert draft["id"] not in deletes.unpack(known["draft"])
+    assert draft["id"] in deletes.unpack(known["approved"])
 
 
 def test_a_deleted_smart_list_reaches_the_output_at_the_next_scan(

@@ -18,8 +18,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from marketo_core.timeutil import format_marketo_datetime
-
 from tap_marketo_crm import deletes
 from tap_marketo_crm import schemas as s
 from tap_marketo_crm.streams.base import MarketoStream
@@ -99,35 +97,7 @@ class EmailsStream(MarketoStream):
         )
 
     def sync_records(self) -> None:
-        bookmark = self.bookmark()
-        known = {status: deletes.known_ids(self, status) for status in VERSIONS}
-        writer = self.writer()
-        scan = bookmark is None or deletes.scan_due(self)
-        floor = None
-        if scan and bookmark is not None:
-            floor = format_marketo_datetime(max(bookmark - self.lookback, self.start_date))
-        seen: dict[str, set[int]] = {status: set() for status in VERSIONS}
-        for record in self.client.browse_assets(self.path, {} if scan else self.updated_range()):
-            status = str(record.get("status"))
-            seen.setdefault(status, set()).add(int(record["id"]))
-            updated = record.get("updatedAt")
-            if (
-                floor is None
-                or (updated and s.to_datetime(updated) >= floor)
-                or deletes.appeared(known.get(status), int(record["id"]))
-            ):
-                writer.write(record)
-        extra: dict[str, Any] = {}
-        if scan:
-            for status, ids in known.items():
-                if ids is not None:
-                    deletes.write_vanished(writer, ids - seen[status], self.run.now, status=status)
-            deletes.remember_ids(self, seen)
-            extra = deletes.scanned(self)
-        elif all(ids is not None for ids in known.values()):
-            deletes.remember_ids(self, {st: (known[st] or set()) | seen[st] for st in VERSIONS})
-        self.log_written(writer)
-        self.commit_bookmark(self.run.now, **extra)
+        deletes.browse_capturing_deletes(self, self.path, "emails", ("status", VERSIONS))
 
 
 class FormsStream(AssetStream):
