@@ -129,9 +129,10 @@ for (name,) in db.execute("select table_name from information_schema.tables "
 
 def _change_marketo(server: SandboxServer, info: dict[str, str], first: MartsRun) -> dict[str, Any]:
     """What happens in Marketo between the two extracts: field changes, a new and a deleted
-    lead (through the REST API, which logs Change Data Value activities), and emails sent,
-    opened and clicked (logged as Marketo's email engine would: the sandbox has no API for
-    it), one of them an open and click of a send the first run already loaded."""
+    lead (through the REST API, which logs Change Data Value activities), a static list
+    deleted with its members, and emails sent, opened and clicked (logged as Marketo's email
+    engine would: the sandbox has no API for it), one of them an open and click of a send
+    the first run already loaded."""
     assert first.runs["full"].returncode == 0, (
         first.runs["full"].stdout[-4000:] + first.runs["full"].stderr[-4000:])
     api = _sandbox_session(info)
@@ -156,6 +157,13 @@ def _change_marketo(server: SandboxServer, info: dict[str, str], first: MartsRun
     result = api.post(f"{base}/rest/v1/leads/delete.json", timeout=30,
                       json={"input": [{"id": deleted}]}).json()
     assert result["success"], result
+    # A static list deleted with its members: Marketo logs no Remove from List for them.
+    deleted_list = first.query(
+        "select list_id from analytics_staging.stg_marketo__list_memberships "
+        "group by list_id order by count(*) desc, list_id limit 1")[0][0]
+    result = api.post(f"{base}/rest/asset/v1/staticList/{deleted_list}/delete.json",
+                      timeout=30).json()
+    assert result["success"], result
 
     store = server.store
     assert store is not None
@@ -176,5 +184,5 @@ def _change_marketo(server: SandboxServer, info: dict[str, str], first: MartsRun
                            primary_attribute_value=name, campaign_id=campaign,
                            attributes={**engagement, "Campaign Run ID": new_run})
     return {"changed_lead": changed, "deleted_lead": deleted, "created_lead": created,
-            "old_send": old_send,
+            "deleted_list": deleted_list, "old_send": old_send,
             "new_send": f"{mailing}-{campaign}-{new_run}-{created}"}

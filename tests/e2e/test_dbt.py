@@ -71,6 +71,23 @@ def test_incremental_extract_and_build_picked_up_the_changes(marts: MartsRun) ->
     assert new == [[True, True, False, changes["created_lead"]]]
 
 
+def test_members_of_a_deleted_static_list_leave_the_staging_model(marts: MartsRun) -> None:
+    """The tap flags the list, not its members (Marketo logs no removal for them): the
+    loaded memberships stay, and the staging model drops them by its join to the lists."""
+    deleted_list = marts.changes["deleted_list"]
+    loaded = marts.query(
+        f"select count(*) from marketo.marketo.list_memberships where listid = {deleted_list}")
+    assert loaded[0][0] > 0, "the loaded members of the deleted list"
+    staged = marts.query(
+        "select count(*) from analytics_staging.stg_marketo__list_memberships "
+        f"where list_id = {deleted_list}")
+    assert staged == [[0]]
+    lists = marts.query("select list_id from analytics_staging.stg_marketo__static_lists")
+    assert deleted_list not in {row[0] for row in lists}
+    assert marts.query("select count(*) from analytics_staging.stg_marketo__list_memberships"
+                       )[0][0] > 0
+
+
 def test_lead_history_follows_change_data_value_activities(marts: MartsRun) -> None:
     changes = marts.changes
     today = marts.query(
