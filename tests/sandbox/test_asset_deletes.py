@@ -7,7 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from marketo_sandbox.testing import SandboxApi, SandboxControl
+from marketo_sandbox import SandboxServer
+from marketo_sandbox.testing import Fixtures, SandboxApi, SandboxControl
 from sandbox_helpers import error_code
 
 
@@ -91,3 +92,33 @@ def test_a_deleted_asset_is_gone_from_its_read_and_a_second_delete_fails(
     assert _activity_count(sandbox) == activities
     again = api.post(f"/rest/asset/v1/{path}/{target}/delete.json")
     assert error_code(again) == "702", again  # a request-level failure
+
+
+def test_a_deleted_programs_tokens_and_form_fields_leave_the_ground_truth(
+    sandbox: SandboxControl, api: SandboxApi, sandbox_server: SandboxServer
+) -> None:
+    tokens = sandbox.objects("program_tokens")
+    program_id = min(t["folderId"] for t in tokens if t["folderType"] == "Program")
+    # A program's local form (the seed files forms in folders): both its versions.
+    fixtures = Fixtures(sandbox_server)
+    form_id = fixtures.records("forms")[0]["id"]
+    for form in fixtures.records("forms"):
+        if form["id"] == form_id:
+            held = {**form, "folder": {"type": "Program", "value": program_id}}
+            fixtures.record("forms", f"{form_id}:{form['status']}", held)
+    fields = sandbox.objects("form_fields")
+    assert [f for f in fields if f["formId"] == form_id], "the form has fields"
+    kept_fields = [f for f in fields if f["formId"] != form_id]
+    kept_tokens = [
+        t for t in tokens if (t["folderType"], t["folderId"]) != ("Program", program_id)
+    ]
+
+    body = api.post(f"/rest/asset/v1/program/{program_id}/delete.json")
+    assert body["success"] is True, body
+
+    assert form_id not in _ids(sandbox, "forms")
+    assert sandbox.objects("form_fields") == kept_fields
+    assert sandbox.objects("program_tokens") == kept_tokens
+    # As the API answers: the holder is gone, so are its tokens.
+    gone = api.get(f"/rest/asset/v1/folder/{program_id}/tokens.json", folderType="Program")
+    assert error_code(gone) == "702", gone

@@ -150,12 +150,20 @@ def rendered(store: Store, kind: str) -> Iterator[dict[str, Any]]:
         yield render_asset(item)
 
 
-def delete_program_smart_lists(store: Store, program_id: int) -> None:
-    """A program's own smart lists (their folder is the program) go with it, as its other
-    local assets do when the program is deleted."""
+def delete_program_library(store: Store, program_id: int) -> None:
+    """What goes with a deleted program beside its design assets: its own smart lists
+    (their folder is the program), its My Tokens, and the fields of its own forms."""
     held = [
         item
         for item in stored(store, KIND_SMART_LISTS)
         if folder_matches(item.get("folder"), (program_id, "Program"))
     ]
     remove(store, KIND_SMART_LISTS, held)
+    remove(store, KIND_TOKENS, tokens_of(store, "Program", program_id))
+    forms = {
+        int(f["id"])
+        for f in stored_assets(store, KIND_FORMS)
+        if folder_matches(f.get("folder"), (program_id, "Program"))
+    }
+    fields = [f for f in stored(store, KIND_FORM_FIELDS) if int(f["formId"]) in forms]
+    remove(store, KIND_FORM_FIELDS, fields)

@@ -12,7 +12,7 @@ from marketo_sandbox import envelope
 from marketo_sandbox.domain.assets import delete_program_assets
 from marketo_sandbox.domain.campaigns import campaigns, delete_campaign
 from marketo_sandbox.domain.lists import delete_list, static_lists
-from marketo_sandbox.domain.marketing_assets import delete_program_smart_lists
+from marketo_sandbox.domain.marketing_assets import delete_program_library
 from marketo_sandbox.domain.objects import (
     as_int,
     coerce,
@@ -350,6 +350,7 @@ def delete_program(store: Store, program_id: int) -> bool:
         for item in static_lists(store):
             if item.get("programName") == prog["name"]:
                 delete_list(store, item["id"])
+        # The library first: it finds the program's forms to take their fields with them.
+        delete_program_library(store, program_id)
         delete_program_assets(store, program_id)
-        delete_program_smart_lists(store, program_id)
     return True
