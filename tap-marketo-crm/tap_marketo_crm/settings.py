@@ -149,6 +149,18 @@ CONFIG_SCHEMA: dict[str, Any] = with_connection_settings(
             "Runs in between read only memberships named by program activities. 0 "
             "re-reads on every run.",
         ),
+        th.Property(
+            "custom_object_rescan_interval_days",
+            th.NumberType(minimum=0, maximum=3650),
+            default=7,
+            description="Days between whole, versioned re-reads of the lead- and "
+            "company-linked custom objects read over REST by linked keys (where Marketo "
+            "refuses their bulk updatedAt filter, or their bulk export): by every lead's "
+            "keys, ceil(leads / 300) calls per type, ended by ACTIVATE_VERSION. Marketo "
+            "changes nothing on a lead when its custom object records change, so the runs "
+            "in between, which read by the keys of the leads changed since the last run, "
+            "miss such changes until the next whole read. 0 re-reads on every run.",
+        ),
     ).to_dict(),
     max_daily_calls=40_000,
     headroom_setting=False,
@@ -176,6 +188,8 @@ RANGE_REASONS: dict[str, str] = {
     "progress_interval_seconds": "seconds between progress lines",
     "delete_scan_interval_hours": "hours between delete scans (0: every run)",
     "membership_rescan_interval_days": "days between whole membership re-reads (0: every run)",
+    "custom_object_rescan_interval_days": "days between whole custom object re-reads by "
+    "linked keys (0: every run)",
     "rate_limit_calls": f"the tap keeps {RATE_LIMIT_HEADROOM} calls of headroom in each window",
     "rate_limit_window_seconds": "Marketo's window is 20 s",
     "activity_retention_months": "Adobe's retention is 25 months, 37 with extended retention",

@@ -18,7 +18,17 @@ import pytest
 from marketo_core import MarketoClient
 from marketo_sandbox.profiles import NO_UPDATEDAT_FILTER
 from marketo_sandbox.testing import Fixtures, SandboxControl
-from tap_helpers import FAST_SANDBOX, TapRun, ground_truth_problems, run_tap, select_only
+from tap_helpers import (
+    FAST_SANDBOX,
+    TapRun,
+    catalog_entry,
+    diff_records,
+    ground_truth_problems,
+    loaded_tables,
+    normalize,
+    run_tap,
+    select_only,
+)
 from tap_marketo_crm.lead_changes import (
     LEAD_CHANGE_TYPES,
     changed_leads,
@@ -326,7 +336,7 @@ def test_without_the_leads_stream_custom_objects_follow_the_changed_leads_too(
     assert profile.calls()["endpoints"][LEADS_READ] == 1
 
 
-def test_a_custom_object_changed_while_its_lead_did_not_is_a_loud_documented_gap(
+def test_a_custom_object_changed_while_its_lead_did_not_waits_for_the_whole_re_read(
     profile: SandboxControl,
     config: dict[str, Any],
     catalog: dict[str, Any],
@@ -335,15 +345,60 @@ def test_a_custom_object_changed_while_its_lead_did_not_is_a_loud_documented_gap
 ) -> None:
     chosen = select_only(catalog, "leads", *CUSTOMS)
     first = run_tap(config, chosen)
-    car = next(c for c in profile.objects("customobjects/car_c") if c.get("leadId"))
-    _paint(writer, car, "Mauve")
-    time.sleep(1.1)
+    state = first.state["bookmarks"]["custom_car_c"]
+    assert state["read_mode"] == "linked_keys"
+    assert state["whole_read_version"]
+    assert state["last_whole_read"]
+    assert _activations(first, "custom_car_c") == [state["whole_read_version"]]
+    cars = [c for c in profile.objects("customobjects/car_c") if c.get("leadId")]
+    painted, scrapped = cars[0], cars[1]
+    _paint(writer, painted, "Mauve")
+    removed = writer.post(
+        "/rest/v1/customobjects/car_c/delete.json",
+        json={"deleteBy": "dedupeFields", "input": [{"vin": scrapped["vin"]}]},
+    )
+    assert removed["result"][0]["status"] == "deleted", removed
+
+    # Within the interval: Marketo logs nothing on the lead for a custom object change,
+    # so the read by changed leads' keys cannot find it; the log says when it will.
     with caplog.at_level(logging.WARNING):
         second = run_tap(config, chosen, first.state)
-    # Marketo logs nothing on the lead for a custom object change: no read can find it.
-    assert not [r for r in second.records.get("custom_car_c", []) if r["vin"] == car["vin"]]
+    assert not [r for r in second.records.get("custom_car_c", []) if r["vin"] == painted["vin"]]
+    assert not _activations(second, "custom_car_c")
     warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
-    assert any("custom_car_c" in m and "missed until it does" in m for m in warnings), warnings
+    assert any(
+        "custom_car_c" in m and "custom_object_rescan_interval_days" in m for m in warnings
+    ), warnings
+
+    # The whole re-read finds the change, and its ACTIVATE_VERSION retires the deleted car.
+    profile.reset_calls()
+    rescan = {**config, "custom_object_rescan_interval_days": 0}
+    third = run_tap(rescan, chosen, second.state)
+    colors = {r["vin"]: r.get("color") for r in third.records["custom_car_c"]}
+    assert colors[painted["vin"]] == "Mauve"
+    assert scrapped["vin"] not in colors
+    version = third.state["bookmarks"]["custom_car_c"]["whole_read_version"]
+    assert _activations(third, "custom_car_c") == [version]
+    assert version > state["whole_read_version"]
+    entry = catalog_entry(chosen, "custom_car_c")
+    tables = loaded_tables([first, second, third], chosen, {"custom_car_c"})
+    held = [record for _, record in tables["custom_car_c"].values()]
+    truth = [normalize(r, entry["schema"]) for r in profile.objects("customobjects/car_c")]
+    assert not diff_records(held, truth, entry["key_properties"])
+    # Its cost: every lead's id, 300 per call (the ids from a key-only lead export, as
+    # on a first sync, when the leads stream itself read only the changed leads).
+    endpoints = profile.calls()["endpoints"]
+    reads = endpoints.get("GET /rest/v1/customobjects/<name>.json", 0)
+    leads = len(profile.objects("leads"))
+    assert reads == -(-leads // 300), (reads, leads)
+
+
+def _activations(run: TapRun, stream: str) -> list[int]:
+    return [
+        m["version"]
+        for m in run.messages
+        if m["type"] == "ACTIVATE_VERSION" and m["stream"] == stream
+    ]
 
 
 # --- units: the read by id ------------------------------------------------------------

@@ -8,19 +8,30 @@ is not linked to leads (a company-linked or a second-level custom object: bulk e
 serves only first-level objects linked directly to leads, docs/MARKETO.md section 9).
 A second-level type's records are read by the link values of its parent custom object's
 records read this run (its stream runs after the parent's).
+
+Marketo changes nothing on a lead when one of its custom object records changes, so
+reads by the keys of the leads changed this run miss such a record. Every
+``custom_object_rescan_interval_days`` a lead- or company-linked type read by linked keys
+is read whole instead: by the keys of every lead, as a new table version ended by
+ACTIVATE_VERSION, so a loader that honours it also drops the records Marketo deleted.
+The runs in between carry that version.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from collections.abc import Mapping
 from typing import Any
 
 from marketo_core.errors import MarketoAPIError, MarketoError
 
+from tap_marketo_crm import deletes, sdk_seam
 from tap_marketo_crm import schemas as s
 from tap_marketo_crm.records import RecordWriter
 from tap_marketo_crm.scheduling import Lookahead
+from tap_marketo_crm.settings import setting
+from tap_marketo_crm.state import state_time
 from tap_marketo_crm.streams.base import MAX_KEYS, chunked
 from tap_marketo_crm.streams.exported import UNSUPPORTED_FILTER, WindowedExportStream
 from tap_marketo_crm.streams.leads import lead_keys
@@ -29,6 +40,10 @@ CUSTOM_PREFIX = "custom_"
 # Custom object read modes (``read_mode`` in the stream's state).
 BULK = "bulk"
 LINKED_KEYS = "linked_keys"
+# State of the whole re-reads by linked keys: when the last one completed, and the table
+# version it activated (carried by the runs in between).
+LAST_WHOLE_READ = "last_whole_read"
+WHOLE_READ_VERSION = "whole_read_version"
 
 
 class CustomObjectStream(WindowedExportStream):
@@ -41,8 +56,9 @@ class CustomObjectStream(WindowedExportStream):
     types, the ``externalCompanyId`` values seen on leads and other objects this run for
     company-linked ones (all leads on its first sync), the link values of the parent
     type's records read this run for second-level ones. Every record of those parents is
-    written, whatever its ``updatedAt``. Limitation: a record changed while its parent
-    did not change is seen only when the parent does.
+    written, whatever its ``updatedAt``. A record changed while its parent did not is
+    seen at the next whole re-read (``custom_object_rescan_interval_days``) for lead- and
+    company-linked types, and only when the parent changes for second-level ones.
     """
 
     read_mode_key = "read_mode"
@@ -175,6 +191,29 @@ class CustomObjectStream(WindowedExportStream):
         s.mark_link(properties, s.link_from_describe(described))
         return s.object_schema(properties)
 
+    def whole_read_due(self) -> bool:
+        """Whether this run reads a lead- or company-linked type by every lead's keys:
+        it reads by linked keys and ``custom_object_rescan_interval_days`` have passed
+        since the last whole read (or there was none). Never in a dry run (``--test``):
+        a capped read must not retire any row."""
+        if self.read_mode != LINKED_KEYS or self.parent_stream is not None:
+            return False
+        if self.link is None or self.ABORT_AT_RECORD_COUNT is not None:
+            return False
+        days = float(setting(self.config, "custom_object_rescan_interval_days"))
+        return deletes.due(self, LAST_WHOLE_READ, dt.timedelta(days=days))
+
+    def table_version(self) -> tuple[int | None, bool]:
+        # Reads by changed leads' keys carry the version of the last whole read, so its
+        # successor's ACTIVATE_VERSION drops only what that read no longer finds. The
+        # whole read starts its own version in read_linked: the switch to linked keys is
+        # made mid-run, after this is asked.
+        version, whole = super().table_version()
+        if version is None and self.read_mode == LINKED_KEYS:
+            stored = self.stream_state.get(WHOLE_READ_VERSION)
+            return (int(stored) if stored is not None else None), False
+        return version, whole
+
     def sync_records(self) -> None:
         self._harvest = self.child_key_fields()
         if self.read_mode != LINKED_KEYS:
@@ -203,9 +242,9 @@ class CustomObjectStream(WindowedExportStream):
                 self.save_state()
         self.read_linked()
 
-    def _linked_keys(self, link: s.ObjectLink) -> set[str] | None:
-        """The parent keys this run reaches, or None when the parents cannot be reached
-        (said once, in the log)."""
+    def _linked_keys(self, link: s.ObjectLink, *, whole: bool = False) -> set[str] | None:
+        """The parent keys this run reaches (``whole``: every lead's), or None when the
+        parents cannot be reached (said once, in the log)."""
         parent = self.parent_stream
         if parent is not None:
             stream = self.tap.streams.get(parent)
@@ -220,7 +259,7 @@ class CustomObjectStream(WindowedExportStream):
                 return None
             return set(self.run.object_keys.get(f"{link.parent}.{link.parent_field}", set()))
         assert link.lead_field is not None, self.name
-        keys = lead_keys(self, link.lead_field)
+        keys = lead_keys(self, link.lead_field, whole=whole)
         if link.parent.lower() == "company":
             keys |= self.run.object_keys.get(link.parent_field, set())
         return keys
@@ -228,28 +267,14 @@ class CustomObjectStream(WindowedExportStream):
     def read_linked(self) -> None:
         link = self.link
         assert link is not None, self.name
-        parent = "lead ids" if link.parent.lower() == "lead" else f"{link.parent_field} values"
-        if link.parent.lower() == "lead":
-            why = (
-                "this Marketo subscription refuses the bulk updatedAt filter for custom "
-                "objects (1035)"
-            )
-        else:
-            why = (
-                f"it is linked to {link.parent}, not to leads, and Marketo's bulk export "
-                "serves only custom objects linked directly to leads"
-            )
-        self.logger.warning(
-            "'%s': %s; reading its records by the %s seen this run instead, 300 per "
-            "call. Records changed while their %s did not are missed until it does.",
-            self.name,
-            why,
-            parent,
-            link.parent.lower(),
-        )
-        keys = self._linked_keys(link)
+        whole = self.whole_read_due()
+        self._log_linked_read(link, whole=whole)
+        keys = self._linked_keys(link, whole=whole)
         if keys is None:
             return  # not reachable: the bookmark stays where it was
+        version = self.tap.initialized_at if whole else None
+        if version is not None:
+            sdk_seam.start_table_version(self, version)
         writer = RecordWriter(self, text_input=False)
         fields = [n for n in self.selected_properties() if not n.startswith("_sdc_")]
         asked = fields + [f for f in self._harvest if f not in fields]
@@ -266,5 +291,52 @@ class CustomObjectStream(WindowedExportStream):
             ):
                 self.on_row(record)
                 writer.write(record)
-        self.log_written(writer, f" (read by {len(keys)} linked keys)")
-        self.commit_bookmark(self.run.now, export_job=None)
+        self.log_written(writer, f" ({'whole ' if whole else ''}read by {len(keys)} linked keys)")
+        extra: dict[str, Any] = {}
+        if version is not None:
+            sys.stdout.flush()
+            sdk_seam.write_activate_version(self, version)
+            extra = {LAST_WHOLE_READ: state_time(self.run.now), WHOLE_READ_VERSION: version}
+        self.commit_bookmark(self.run.now, export_job=None, **extra)
+
+    def _log_linked_read(self, link: s.ObjectLink, *, whole: bool) -> None:
+        parent = "lead ids" if link.parent.lower() == "lead" else f"{link.parent_field} values"
+        if link.parent.lower() == "lead":
+            why = (
+                "this Marketo subscription refuses the bulk updatedAt filter for custom "
+                "objects (1035)"
+            )
+        else:
+            why = (
+                f"it is linked to {link.parent}, not to leads, and Marketo's bulk export "
+                "serves only custom objects linked directly to leads"
+            )
+        if whole:
+            self.logger.warning(
+                "'%s': %s; reading it whole by the %s of every lead, 300 per call, as a new "
+                "table version (ACTIVATE_VERSION drops what Marketo deleted). Next whole "
+                "read in %s days (custom_object_rescan_interval_days).",
+                self.name,
+                why,
+                parent,
+                setting(self.config, "custom_object_rescan_interval_days"),
+            )
+        elif self.parent_stream is None:
+            self.logger.warning(
+                "'%s': %s; reading its records by the %s seen this run instead, 300 per "
+                "call. Records changed while their %s did not wait for the next whole "
+                "read (custom_object_rescan_interval_days).",
+                self.name,
+                why,
+                parent,
+                link.parent.lower(),
+            )
+        else:
+            self.logger.warning(
+                "'%s': %s; reading its records by the %s seen this run instead, 300 per "
+                "call. Records changed while their %s did not are missed until it does.",
+                self.name,
+                why,
+                parent,
+                link.parent.lower(),
+            )

@@ -278,16 +278,17 @@ def _removed_leads(feed: ActivityFeed, since: dt.datetime) -> set[int]:
 # --- keys seen on leads ---------------------------------------------------------------
 
 
-def lead_keys(stream: MarketoStream, field: str) -> set[str]:
-    """Values of lead ``field`` on the leads this stream must consider this run.
+def lead_keys(stream: MarketoStream, field: str, *, whole: bool = False) -> set[str]:
+    """Values of lead ``field`` on the leads this stream must consider this run: those
+    changed since its bookmark, or every lead's on its first sync or when ``whole``.
 
     The leads stream harvests them from its own export when it ran and was asked to
     (``SyncRun.lead_keys`` holds only harvested fields); otherwise (leads not selected,
-    or this stream's first sync needs every lead while leads is incremental) a key-only
-    lead export covers the span.
+    or this stream needs every lead while leads is incremental) a key-only lead export
+    covers the span.
     """
     run = stream.run
-    first_sync = stream.bookmark() is None
+    first_sync = whole or stream.bookmark() is None
     if field in run.lead_keys and run.leads_synced and (run.leads_full_pass or not first_sync):
         return set(run.lead_keys[field])
     since = None if first_sync else stream.bookmark()
