@@ -109,6 +109,11 @@ def test_custom_objects_fall_back_to_reads_by_linked_keys_when_updated_at_is_ref
         first = run_tap(config, chosen)
     for name in customs:
         assert first.state["bookmarks"][name]["read_mode"] == "linked_keys"
+        # The switch run reads the type whole, as its own table version, activated.
+        version = first.state["bookmarks"][name]["whole_read_version"]
+        assert {"type": "ACTIVATE_VERSION", "stream": name, "version": version} in [
+            {k: m.get(k) for k in ("type", "stream", "version")} for m in first.messages
+        ]
     assert any("refuses the bulk updatedAt filter" in r.getMessage() for r in caplog.records)
     # A first sync reads by every lead's keys: the whole type, exactly.
     problems = ground_truth_problems(first.records, fast_sandbox, catalog, streams=set(customs))
