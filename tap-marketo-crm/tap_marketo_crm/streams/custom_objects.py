@@ -311,32 +311,21 @@ class CustomObjectStream(WindowedExportStream):
                 f"it is linked to {link.parent}, not to leads, and Marketo's bulk export "
                 "serves only custom objects linked directly to leads"
             )
+        rescan = "custom_object_rescan_interval_days"
         if whole:
-            self.logger.warning(
-                "'%s': %s; reading it whole by the %s of every lead, 300 per call, as a new "
-                "table version (ACTIVATE_VERSION drops what Marketo deleted). Next whole "
-                "read in %s days (custom_object_rescan_interval_days).",
-                self.name,
-                why,
-                parent,
-                setting(self.config, "custom_object_rescan_interval_days"),
-            )
-        elif self.parent_stream is None:
-            self.logger.warning(
-                "'%s': %s; reading its records by the %s seen this run instead, 300 per "
-                "call. Records changed while their %s did not wait for the next whole "
-                "read (custom_object_rescan_interval_days).",
-                self.name,
-                why,
-                parent,
-                link.parent.lower(),
+            how = (
+                f"reading it whole by the {parent} of every lead, 300 per call, as a new table "
+                "version (ACTIVATE_VERSION drops what Marketo deleted); next whole read in "
+                f"{setting(self.config, rescan)} days ({rescan})"
             )
         else:
-            self.logger.warning(
-                "'%s': %s; reading its records by the %s seen this run instead, 300 per "
-                "call. Records changed while their %s did not are missed until it does.",
-                self.name,
-                why,
-                parent,
-                link.parent.lower(),
+            until = (
+                "are missed until it does"
+                if self.parent_stream is not None
+                else f"wait for the next whole read ({rescan})"
             )
+            how = (
+                f"reading its records by the {parent} seen this run instead, 300 per call. "
+                f"Records changed while their {link.parent.lower()} did not {until}"
+            )
+        self.logger.warning("'%s': %s; %s.", self.name, why, how)
