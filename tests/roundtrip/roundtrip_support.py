@@ -13,12 +13,12 @@ import datetime as dt
 import io
 import json
 import math
-import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import run_clock
 from marketo_sandbox.model.objects import CHANNELS
 from marketo_sandbox.testing import SandboxControl
 from singer_output import SingerOutput
@@ -28,7 +28,6 @@ from target_marketo_crm import TargetMarketoCRM
 START_DATE = "2025-06-01T00:00:00Z"  # before every record of the `small` seed
 # The sandbox without its rate window (not what this check is about).
 FAST_SANDBOX = {"rate_limit_calls": 100_000, "max_concurrent_calls": 10}
-_LAST_RUN = {"ended": 0.0}  # time.time() when run_tap last returned
 DELETED_AT = "2026-11-21T10:00:00Z"  # when the CRM deleted something (only its presence counts)
 LOOKUP = "crmContactId"  # the lead custom field holding the CRM's contact id
 
@@ -91,13 +90,9 @@ def run_tap(
     config: dict[str, Any], catalog: dict[str, Any], state: dict[str, Any] | None = None
 ) -> TapRun:
     """One sync in this process, its Singer messages captured from stdout. A run from state
-    starts in a later whole second than the previous one ended: the tap leaves the current
-    second to the next run (whole-second windows), so a change written in that second
-    would otherwise wait a run."""
+    starts in a later whole second than the previous run ended (``run_clock``)."""
     if state:
-        wait = math.floor(_LAST_RUN["ended"]) + 1 - time.time()
-        if wait > 0:
-            time.sleep(wait)
+        run_clock.wait_for_next_second()
     out = io.StringIO()
     tap = TapMarketoCRM(config=config, catalog=catalog, state=state or {})
     try:
@@ -106,7 +101,7 @@ def run_tap(
     finally:
         if tap._client is not None:
             tap._client.close()
-    _LAST_RUN["ended"] = time.time()
+    run_clock.run_ended()
     messages = [json.loads(line) for line in out.getvalue().splitlines() if line.strip()]
     return TapRun(messages, incomplete=tap.run.incomplete)
 

@@ -6,16 +6,15 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import math
 import os
 import subprocess
 import sys
-import time
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import run_clock
 from marketo_sandbox.testing import SandboxControl
 from singer_output import SingerOutput
 from tap_marketo_crm import schemas as s
@@ -26,8 +25,6 @@ START_DATE = "2025-06-01T00:00:00Z"  # before every record of the `small` seed
 # Limits relaxed for tests that are not about limits (Marketo's defaults are 100 calls per
 # 20 s): the sandbox's and the tap's own limiter alike.
 FAST_SANDBOX = {"rate_limit_calls": 100_000, "max_concurrent_calls": 10}
-
-_LAST_RUN = {"ended": 0.0}  # time.time() when run_tap last returned
 
 
 def tap_config(info: dict[str, str], **overrides: Any) -> dict[str, Any]:
@@ -61,24 +58,17 @@ def run_tap(
     catalog: dict[str, Any] | None = None,
     state: dict[str, Any] | None = None,
 ) -> TapRun:
-    """One sync in this process; stdout (the Singer messages) captured.
-
-    A run from state starts in a later whole second than the previous run ended: windows
-    are whole seconds and the tap leaves the current second to the next run (an export
-    window needs ``end > start``), so a change a test writes in the second the previous
-    run ended would otherwise wait one more run.
-    """
+    """One sync in this process; stdout (the Singer messages) captured. A run from state
+    starts in a later whole second than the previous run ended (``run_clock``)."""
     if state:
-        wait = math.floor(_LAST_RUN["ended"]) + 1 - time.time()
-        if wait > 0:
-            time.sleep(wait)
+        run_clock.wait_for_next_second()
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         tap = TapMarketoCRM(config=config, catalog=catalog, state=state or {})
         tap.sync_all()
     run = TapRun(parse_messages(out.getvalue()), incomplete=tap.run.incomplete)
     tap.close_client()
-    _LAST_RUN["ended"] = time.time()
+    run_clock.run_ended()
     return run
 
 
