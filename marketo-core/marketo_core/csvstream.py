@@ -167,10 +167,13 @@ def _rows(
         }
 
 
-# A record with more readings than this is reported, not guessed.
-_MAX_READINGS = 256
+# A record with more readings than this is reported, not guessed. Readings double with
+# each ambiguous quote; those wider than the header stop early, so a record and the one
+# after it, each with a few bare and a few doubled quotes, take some tens.
+_MAX_READINGS = 1024
 _MORE = -1  # a reading that needs the next line
 _INVALID = -2  # a reading no writer produces
+_TOO_WIDE = -3  # a reading with more cells than the header
 
 
 _TEXT, _CLOSE, _WAIT = "text", "close", "wait"
@@ -199,14 +202,45 @@ def _quote_in_cell(
     return _TEXT, 1  # a bare quote inside the cell
 
 
+def _quoted_run(
+    text: str,
+    pos: int,
+    cell: list[str],
+    *,
+    ends: tuple[str, ...],
+    at_eof: bool,
+    choose: Callable[[], bool],
+) -> tuple[bool, int] | None:
+    """Read a quoted cell's text from ``pos`` to its next quote, that quote included, into
+    ``cell``: whether the cell is still open after it, and where reading goes on (None:
+    the text ends at that quote and the next line decides what it is)."""
+    quote = text.find('"', pos)
+    if quote < 0:
+        cell.append(text[pos:])
+        return True, len(text)
+    cell.append(text[pos:quote])
+    kind, taken = _quote_in_cell(text, quote, ends, at_eof, choose)
+    if kind == _WAIT:
+        return None
+    still_open = kind != _CLOSE
+    if still_open or taken == 2:
+        cell.append('"')  # one quote of the value (escaped, or bare)
+    return still_open, quote + taken
+
+
 def _read_record(
-    text: str, delimiter: str, choices: tuple[bool, ...], at_eof: bool
+    text: str,
+    delimiter: str,
+    choices: tuple[bool, ...],
+    at_eof: bool,
+    width: int | None = None,
 ) -> tuple[list[str], int, int]:
     """One reading of the record at the start of ``text``: ``(cells, end, points)``.
 
     ``end`` is where the record's line break ends (``_MORE`` when the text runs out inside
     a quoted cell before the file does, ``_INVALID`` when an unquoted cell would hold a
-    quote); ``points`` counts the ambiguous quotes met.
+    quote, ``_TOO_WIDE`` as soon as the cells outnumber ``width``); ``points`` counts the
+    ambiguous quotes met.
     The i-th ambiguous quote is read the usual way unless ``choices[i]`` is true:
     - a quote followed by the delimiter or a line break closes the cell, or is text;
     - a doubled quote followed by the delimiter or a line break is one escaped quote, or
@@ -224,20 +258,16 @@ def _read_record(
         points += 1
         return alternative
 
-    while pos < size:
+    # A reading with more cells than the header split a quoted cell: it stops there, and
+    # its further choices are not tried (they would only multiply).
+    most = size if width is None else width - 1
+    while pos < size and len(cells) <= most:
         char = text[pos]
         if quoted:
-            if char != '"':
-                cell.append(char)
-                pos += 1
-                continue
-            kind, taken = _quote_in_cell(text, pos, ends, at_eof, choose)
-            if kind == _WAIT:
+            step = _quoted_run(text, pos, cell, ends=ends, at_eof=at_eof, choose=choose)
+            if step is None:
                 return cells, _MORE, points
-            quoted = kind != _CLOSE
-            if quoted or taken == 2:
-                cell.append('"')  # one quote of the value (escaped, or bare)
-            pos += taken
+            quoted, pos = step
         elif char == delimiter:
             cells.append("".join(cell))
             cell, started = [], False
@@ -256,6 +286,8 @@ def _read_record(
             cell.append(char)
             started = True
             pos += 1
+    if len(cells) > most:
+        return cells, _TOO_WIDE, points
     if quoted:
         return cells, _MORE, points
     cells.append("".join(cell))
@@ -283,6 +315,7 @@ class _Rereader:
         self.text = "".join(source.taken)
         self.at_eof = False
         self.lines_read = 0
+        self.too_wide = False  # some reading had more cells than the header
 
     def more(self) -> bool:
         """Read more lines into the text (twice as many as last time, so that a long
@@ -319,13 +352,17 @@ class _Rereader:
             tried += 1
             if tried > _MAX_READINGS:
                 raise CsvFormatError(f"{self.where}: too many unescaped quotes to read the record")
-            cells, end, points = _read_record(text, self.delimiter, choices, self.at_eof)
+            cells, end, points = _read_record(
+                text, self.delimiter, choices, self.at_eof, self.width
+            )
             # Each ambiguous quote met past the fixed choices opens the other reading.
             for index in range(len(choices), points):
                 queue.append((*choices, *([False] * (index - len(choices))), True))
             departures = sum(choices[:points])
             if end == _MORE:
                 pending = departures if pending is None else min(pending, departures)
+            elif end == _TOO_WIDE:
+                self.too_wide = True
             elif end != _INVALID:
                 complete.append((start + end, departures, cells))
         return complete, pending
@@ -405,6 +442,11 @@ class _Rereader:
                 end, _, cells = min(complete, key=lambda reading: reading[:2])
                 _give_back_after(self.source, self.text, end)
                 return cells, 0, self.text[:end]  # the caller reports the cell count
+            if self.too_wide:
+                raise CsvFormatError(
+                    f"{self.where}: every reading of its quotes has more cells than the "
+                    f"header's {self.width}"
+                )
             raise CsvFormatError(
                 f"{self.where}: a quoted cell is never closed (the file ends inside it)"
             )

@@ -168,3 +168,32 @@ def test_a_refused_record_that_never_closes_stops_without_reading_the_whole_file
     data = 'id,a,b\n1,"broken "quote,x\n' + body
     with pytest.raises(CsvFormatError, match=r"bulk file line 2: a quoted cell runs on past"):
         rows(data)
+
+
+def test_records_with_bare_quotes_next_to_doubled_quotes_are_read_whole() -> None:
+    # Two records in a row, each with bare quotes in a multi-line note and doubled ones in
+    # a JSON list: the readings of both multiply (more than 256 before the readings wider
+    # than the header were cut short; a real lead file met that).
+    tags = '"[""Support"",""Training"",""Automation""]"'
+    note = '"Asked about pricing.\nWants a demo with the "ops" team; budget Q3."'
+    bant = '"BANT: budget no, authority yes"'
+    data = (
+        "id,notes,bant,tags\n"
+        f"1,{note},null,{tags}\n"
+        f"2,null,{bant},{tags}\n"
+        f"3,{note},{bant},{tags}\n"
+        "4,null,null,null\n"
+    )
+    got = rows(data)
+    assert [r["id"] for r in got] == ["1", "2", "3", "4"]
+    assert got[2] == {
+        "id": "3",
+        "notes": 'Asked about pricing.\nWants a demo with the "ops" team; budget Q3.',
+        "bant": "BANT: budget no, authority yes",
+        "tags": '["Support","Training","Automation"]',
+    }
+
+
+def test_a_record_every_reading_of_which_is_wider_than_the_header_is_refused() -> None:
+    with pytest.raises(CsvFormatError, match=r"line 2: every reading .* header's 2"):
+        rows('id,v\n1,"a"b","c",d\n')
