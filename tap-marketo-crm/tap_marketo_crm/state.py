@@ -10,8 +10,9 @@ Singer state is ``{"bookmarks": {stream: {...}}, "marketo": {...}}``:
   ``read_mode`` (what a subscription refused once, 1035: not asked again), and per
   activity type ``backfill_until`` (priority_first); ``known_ids`` and
   ``last_delete_scan`` (ids emitted and not deleted, and when every id was last read:
-  ``deletes``), ``last_full_read`` and ``membership_version`` (program_memberships'
-  last whole, versioned read); ``table_version`` while a stream re-reads its whole table
+  ``deletes``), ``last_whole_read`` and ``whole_read_version`` (the last periodic
+  whole, versioned read: program_memberships, custom objects read by linked keys);
+  ``table_version`` while a stream re-reads its whole table
   after a retention gap;
 - tap level (``marketo``): ``export_usage`` (export MB today), ``activity_export`` /
   ``next_activity_exports`` (the shared activity export jobs: one job serves every type).

@@ -318,7 +318,7 @@ def test_removed_program_members_are_dropped_by_the_versioned_re_read(
     # The next change-only run carries the new version.
     after = run_tap(config, chosen, reread.state)
     memberships_state = after.state["bookmarks"]["program_memberships"]
-    assert memberships_state["membership_version"] == messages[-1]["version"]
+    assert memberships_state["whole_read_version"] == messages[-1]["version"]
 
 
 def test_known_ids_are_kept_as_ranges() -> None:

@@ -35,6 +35,7 @@ from tap_marketo_crm.pipeline import ExportPipeline, ExportSettings, JobSlots
 from tap_marketo_crm.probe import floor_start_date
 from tap_marketo_crm.records import RecordWriter
 from tap_marketo_crm.settings import setting
+from tap_marketo_crm.state import state_time
 from tap_marketo_crm.windows import parse_ts
 
 if TYPE_CHECKING:
@@ -44,6 +45,10 @@ if TYPE_CHECKING:
     from tap_marketo_crm.tap import TapMarketoCRM
 
 MAX_KEYS = 300  # Marketo: filter values / records per call, and REST page size
+# State of a stream's periodic whole reads: when the last one completed, and its table
+# version, carried by the change-only runs after it.
+LAST_WHOLE_READ = "last_whole_read"
+WHOLE_READ_VERSION = "whole_read_version"
 
 
 class MarketoStream(Stream):
@@ -318,7 +323,38 @@ class MarketoStream(Stream):
         if self.recovering:
             # A re-read after a retention gap: the same version until it is complete.
             return int(self.stream_state["table_version"]), True
-        return None, False
+        # Between periodic whole reads (whole_read_due): the last one's version, so that
+        # the next one's ACTIVATE_VERSION drops only what it no longer finds.
+        stored = self.stream_state.get(WHOLE_READ_VERSION)
+        return (int(stored) if stored is not None else None), False
+
+    # --- periodic whole reads ----------------------------------------------------------
+    # A stream whose change-only runs cannot see every removal (Marketo logs none for
+    # it) reads its whole table now and then, as a new table version ended by
+    # ACTIVATE_VERSION: program_memberships, custom objects read by linked keys.
+
+    def whole_read_due(self, interval_setting: str) -> bool:
+        """Whether the days in setting ``interval_setting`` have passed since this
+        stream's last whole read (or it never made one)."""
+        days = float(setting(self.config, interval_setting))
+        return deletes.due(self, LAST_WHOLE_READ, dt.timedelta(days=days))
+
+    def start_whole_read(self) -> int:
+        """Records written from now on carry a new table version, returned."""
+        version = self.tap.initialized_at
+        sdk_seam.start_table_version(self, version)
+        return version
+
+    def whole_read_state(self, version: int | None, *, activate: bool) -> dict[str, Any]:
+        """After a complete whole read as table ``version``: ACTIVATE_VERSION when
+        ``activate`` (else the caller's get_records sends it), and the state keys for
+        ``commit_bookmark``."""
+        if version is None:
+            return {LAST_WHOLE_READ: state_time(self.run.now)}
+        if activate:
+            sys.stdout.flush()
+            sdk_seam.write_activate_version(self, version)
+        return {LAST_WHOLE_READ: state_time(self.run.now), WHOLE_READ_VERSION: version}
 
     def sync_records(self) -> None:
         raise NotImplementedError

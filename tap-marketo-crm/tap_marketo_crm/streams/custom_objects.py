@@ -20,18 +20,15 @@ The runs in between carry that version.
 from __future__ import annotations
 
 import datetime as dt
-import sys
 from collections.abc import Mapping
 from typing import Any
 
 from marketo_core.errors import MarketoAPIError, MarketoError
 
-from tap_marketo_crm import deletes, sdk_seam
 from tap_marketo_crm import schemas as s
 from tap_marketo_crm.records import RecordWriter
 from tap_marketo_crm.scheduling import Lookahead
 from tap_marketo_crm.settings import setting
-from tap_marketo_crm.state import state_time
 from tap_marketo_crm.streams.base import MAX_KEYS, chunked
 from tap_marketo_crm.streams.exported import UNSUPPORTED_FILTER, WindowedExportStream
 from tap_marketo_crm.streams.leads import lead_keys
@@ -40,10 +37,6 @@ CUSTOM_PREFIX = "custom_"
 # Custom object read modes (``read_mode`` in the stream's state).
 BULK = "bulk"
 LINKED_KEYS = "linked_keys"
-# State of the whole re-reads by linked keys: when the last one completed, and the table
-# version it activated (carried by the runs in between).
-LAST_WHOLE_READ = "last_whole_read"
-WHOLE_READ_VERSION = "whole_read_version"
 
 
 class CustomObjectStream(WindowedExportStream):
@@ -191,28 +184,18 @@ class CustomObjectStream(WindowedExportStream):
         s.mark_link(properties, s.link_from_describe(described))
         return s.object_schema(properties)
 
-    def whole_read_due(self) -> bool:
+    def linked_whole_read_due(self) -> bool:
         """Whether this run reads a lead- or company-linked type by every lead's keys:
         it reads by linked keys and ``custom_object_rescan_interval_days`` have passed
         since the last whole read (or there was none). Never in a dry run (``--test``):
-        a capped read must not retire any row."""
+        a capped read must not retire any row. The whole read starts its own table
+        version in read_linked, not in table_version: the switch to linked keys is made
+        mid-run, after get_records asked for the version."""
         if self.read_mode != LINKED_KEYS or self.parent_stream is not None:
             return False
         if self.link is None or self.ABORT_AT_RECORD_COUNT is not None:
             return False
-        days = float(setting(self.config, "custom_object_rescan_interval_days"))
-        return deletes.due(self, LAST_WHOLE_READ, dt.timedelta(days=days))
-
-    def table_version(self) -> tuple[int | None, bool]:
-        # Reads by changed leads' keys carry the version of the last whole read, so its
-        # successor's ACTIVATE_VERSION drops only what that read no longer finds. The
-        # whole read starts its own version in read_linked: the switch to linked keys is
-        # made mid-run, after this is asked.
-        version, whole = super().table_version()
-        if version is None and self.read_mode == LINKED_KEYS:
-            stored = self.stream_state.get(WHOLE_READ_VERSION)
-            return (int(stored) if stored is not None else None), False
-        return version, whole
+        return self.whole_read_due("custom_object_rescan_interval_days")
 
     def sync_records(self) -> None:
         self._harvest = self.child_key_fields()
@@ -267,14 +250,12 @@ class CustomObjectStream(WindowedExportStream):
     def read_linked(self) -> None:
         link = self.link
         assert link is not None, self.name
-        whole = self.whole_read_due()
+        whole = self.linked_whole_read_due()
         self._log_linked_read(link, whole=whole)
         keys = self._linked_keys(link, whole=whole)
         if keys is None:
             return  # not reachable: the bookmark stays where it was
-        version = self.tap.initialized_at if whole else None
-        if version is not None:
-            sdk_seam.start_table_version(self, version)
+        version = self.start_whole_read() if whole else None
         writer = RecordWriter(self, text_input=False)
         fields = [n for n in self.selected_properties() if not n.startswith("_sdc_")]
         asked = fields + [f for f in self._harvest if f not in fields]
@@ -292,11 +273,7 @@ class CustomObjectStream(WindowedExportStream):
                 self.on_row(record)
                 writer.write(record)
         self.log_written(writer, f" ({'whole ' if whole else ''}read by {len(keys)} linked keys)")
-        extra: dict[str, Any] = {}
-        if version is not None:
-            sys.stdout.flush()
-            sdk_seam.write_activate_version(self, version)
-            extra = {LAST_WHOLE_READ: state_time(self.run.now), WHOLE_READ_VERSION: version}
+        extra = self.whole_read_state(version, activate=True) if whole else {}
         self.commit_bookmark(self.run.now, export_job=None, **extra)
 
     def _log_linked_read(self, link: s.ObjectLink, *, whole: bool) -> None:

@@ -21,7 +21,6 @@ version of the last whole read.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -31,7 +30,6 @@ from tap_marketo_crm import schemas as s
 from tap_marketo_crm.activity_feed import PROGRAM_TYPES, FeedNeed, feed_position
 from tap_marketo_crm.pipeline import ExportUnit, JobSlots
 from tap_marketo_crm.records import RecordWriter
-from tap_marketo_crm.settings import setting
 from tap_marketo_crm.state import state_time
 from tap_marketo_crm.streams.base import MAX_KEYS, MarketoStream, chunked
 
@@ -39,12 +37,6 @@ from tap_marketo_crm.streams.base import MAX_KEYS, MarketoStream, chunked
 # to 10 programs, against at least one REST call per program).
 BULK_MEMBERS_FROM = 5
 PROGRAMS_PER_EXPORT = 10  # Marketo's limit on programIds in one member export
-# program_memberships' state: when it last read every membership, and the table version
-# of that read (carried by the change-only runs after it).
-LAST_FULL_READ = "last_full_read"
-# The last whole read's version, carried by the change-only runs after it. Not
-# "table_version": that key marks a retention re-read under way (base.recovering).
-TABLE_VERSION = "membership_version"
 
 
 class ProgramsStream(MarketoStream):
@@ -117,23 +109,16 @@ class ProgramMembershipsStream(MarketoStream):
     def _rescan_due(self) -> bool:
         """Whether this run reads every membership: a first sync, or
         ``membership_rescan_interval_days`` since the last whole read."""
-        if feed_position(self) is None:
-            return True
-        days = float(setting(self.config, "membership_rescan_interval_days"))
-        return deletes.due(self, LAST_FULL_READ, dt.timedelta(days=days))
+        return feed_position(self) is None or self.whole_read_due(
+            "membership_rescan_interval_days"
+        )
 
     def table_version(self) -> tuple[int | None, bool]:
-        # A whole read is a new version, activated after it; the change-only runs in
-        # between carry the version of the last whole read, so its ACTIVATE_VERSION
-        # keeps what they wrote (a loader drops only rows of older versions).
-        if self.recovering:
-            # A re-read after a retention gap (restart_table): its own version, kept
-            # across runs until the read is complete.
-            return int(self.stream_state["table_version"]), True
-        if self._rescan_due():
+        # A whole read is a new version, activated after it by get_records (a retention
+        # re-read under way keeps its own, see the base).
+        if not self.recovering and self._rescan_due():
             return self.tap.initialized_at, True
-        stored = self.stream_state.get(TABLE_VERSION)
-        return (int(stored) if stored is not None else None), False
+        return super().table_version()
 
     def read_fields(self) -> list[str]:
         fields = [n for n in self.selected_properties() if not n.startswith("_sdc_")]
@@ -146,10 +131,7 @@ class ProgramMembershipsStream(MarketoStream):
         extra: dict[str, Any] = {}
         if need is None:
             self._full(writer)
-            extra[LAST_FULL_READ] = state_time(self.run.now)
-            version = sdk_seam.stream_version(self)
-            if version is not None:
-                extra[TABLE_VERSION] = version
+            extra = self.whole_read_state(sdk_seam.stream_version(self), activate=False)
         else:
             self._touched(writer, need)
         self.log_written(writer)
