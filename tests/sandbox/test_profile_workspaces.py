@@ -185,10 +185,14 @@ def test_a_hidden_asset_cannot_be_deleted_and_ground_truth_keeps_it(
 ) -> None:
     hidden = _apac_program(sandbox)
     smart_list = next(s for s in sandbox.objects("smart_lists") if s["workspace"] == APAC)
+    campaign = next(c for c in sandbox.objects("campaigns") if c["workspaceName"] == APAC)
     sandbox.use_profiles(PARTITIONS)
     assert _code(api.post(f"/rest/asset/v1/smartList/{smart_list['id']}/delete.json", {})) == "702"
+    path = f"/rest/asset/v1/smartCampaign/{campaign['id']}/delete.json"
+    assert _code(api.post(path, {})) == "702"
     assert hidden in sandbox.objects("programs")
     assert smart_list in sandbox.objects("smart_lists")
+    assert campaign in sandbox.objects("campaigns")
     assert any(workspace(r) == APAC for r in sandbox.objects("emails"))
 
 

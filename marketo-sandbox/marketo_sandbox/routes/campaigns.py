@@ -166,6 +166,7 @@ def schedule_campaign(ctx: Ctx, campaign_id: int) -> dict[str, Any]:
     "/rest/asset/v1/smartCampaign/<int:campaign_id>/delete.json", ("POST",), fidelity_only=True
 )
 def delete_smart_campaign(ctx: Ctx, campaign_id: int) -> dict[str, Any]:
-    if not delete_campaign(ctx.store, campaign_id):
+    found = in_reach(ctx.config, ctx.store, KIND_CAMPAIGNS, campaign(ctx.store, campaign_id))
+    if found is None or not delete_campaign(ctx.store, campaign_id):
         raise ApiError("702", f"Smart campaign {campaign_id} not found")
     return envelope.asset_ok([{"id": campaign_id}])
