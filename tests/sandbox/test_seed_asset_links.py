@@ -154,8 +154,12 @@ def test_email_activities_name_their_send(
             assert step is None or step == attrs(send)["Step ID"], (send, activity)
             linked[type_id] += 1
     # An outcome drawn when no send waits for it (more deliveries than sends are drawn)
-    # stays without one, as one whose send is older than the seed would.
-    for type_id, share in ((at.EMAIL_DELIVERED, 0.8), (at.OPEN_EMAIL, 0.7), (at.CLICK_EMAIL, 0.6)):
+    # stays without one, as one whose send is older than the seed would; so does one that
+    # follows its lead's own send made before the 90 days sends are kept. The shares move
+    # with the seed's anchor (its day grid starts at midnight UTC): over 2,500 anchors
+    # spread across 400 days the lowest were 0.75, 0.73 and 0.55. The floors sit below those.
+    floors = ((at.EMAIL_DELIVERED, 0.65), (at.OPEN_EMAIL, 0.6), (at.CLICK_EMAIL, 0.45))
+    for type_id, share in floors:
         assert total[type_id] >= 10, dict(total)
         assert linked[type_id] >= share * total[type_id], (type_id, dict(linked), dict(total))
     # Each send is delivered (or bounced) once at most.
