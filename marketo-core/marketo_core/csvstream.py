@@ -443,9 +443,12 @@ class _Rereader:
                 _give_back_after(self.source, self.text, end)
                 return cells, 0, self.text[:end]  # the caller reports the cell count
             if self.too_wide:
+                # No reading completes: each split a quoted cell, ran on to the end of the
+                # file, or put a quote in an unquoted cell. Naming only the width would
+                # send the file's writer looking for the wrong fault.
                 raise CsvFormatError(
                     f"{self.where}: every reading of its quotes has more cells than the "
-                    f"header's {self.width}"
+                    f"header's {self.width} or never closes a quoted cell"
                 )
             raise CsvFormatError(
                 f"{self.where}: a quoted cell is never closed (the file ends inside it)"

@@ -197,3 +197,10 @@ def test_records_with_bare_quotes_next_to_doubled_quotes_are_read_whole() -> Non
 def test_a_record_every_reading_of_which_is_wider_than_the_header_is_refused() -> None:
     with pytest.raises(CsvFormatError, match=r"line 2: every reading .* header's 2"):
         rows('id,v\n1,"a"b","c",d\n')
+
+
+def test_a_record_whose_readings_are_too_wide_or_never_close_says_both() -> None:
+    # Read as closing, the quote after x leaves three cells; read as text, it leaves a
+    # quoted cell the file never closes.
+    with pytest.raises(CsvFormatError, match=r"line 2: .* header's 2 or never closes a quoted"):
+        rows('id,v\n1,"x",y,"z\n')
