@@ -113,6 +113,15 @@ def write_args(
     return args
 
 
+def activated_versions(messages: list[dict[str, Any]], stream: str) -> list[int]:
+    """The versions ``stream``'s ACTIVATE_VERSION messages activated, in order."""
+    return [
+        m["version"]
+        for m in messages
+        if m["type"] == "ACTIVATE_VERSION" and m.get("stream") == stream
+    ]
+
+
 def select_only(catalog: dict[str, Any], *names: str) -> dict[str, Any]:
     """A copy of ``catalog`` with only these streams selected (``activities_*`` works)."""
     copy = json.loads(json.dumps(catalog))

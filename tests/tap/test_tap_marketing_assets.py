@@ -12,7 +12,13 @@ from typing import Any
 import pytest
 from marketo_sandbox import SandboxServer
 from marketo_sandbox.testing import Fixtures, SandboxApi, SandboxControl
-from tap_helpers import catalog_entry, run_tap, select_only, stream_problems
+from tap_helpers import (
+    activated_versions,
+    catalog_entry,
+    run_tap,
+    select_only,
+    stream_problems,
+)
 
 WHOLE_TABLE = (
     "email_templates",
@@ -47,10 +53,6 @@ KEYS = {
 ALL_ASSET_STREAMS = ("emails", "forms", "landing_pages", "snippets", "folders", *NEW_STREAMS)
 
 
-def _activations(messages: list[dict[str, Any]], stream: str) -> list[dict[str, Any]]:
-    return [m for m in messages if m.get("stream") == stream and m["type"] == "ACTIVATE_VERSION"]
-
-
 def test_streams_are_discovered_unselected_with_their_keys(catalog: dict[str, Any]) -> None:
     for name in NEW_STREAMS:
         entry = catalog_entry(catalog, name)
@@ -73,9 +75,9 @@ def test_full_sync_equals_ground_truth_and_whole_tables_activate_their_version(
         assert run.records.get(name), f"nothing emitted for {name}"
     assert not stream_problems(run.records, fast_sandbox, chosen, NEW_STREAMS)
     for name in WHOLE_TABLE:
-        (activate,) = _activations(run.messages, name)
-        assert activate["version"] > 0, name
-    assert not _activations(run.messages, "smart_lists")
+        (version,) = activated_versions(run.messages, name)
+        assert version > 0, name
+    assert not activated_versions(run.messages, "smart_lists")
     # Draft and approved versions are rows of their own, told apart by status.
     for name in ("email_templates", "segmentations", "segments", "form_fields"):
         assert {r["status"] for r in run.records[name]} == {"approved", "draft"}, name
@@ -134,8 +136,8 @@ def test_incremental_sync_sees_changes_and_whole_tables_drop_deletes(
         (f["formId"], f["status"], f["id"]) for f in quiet.records["form_fields"]
     }
     for name in WHOLE_TABLE:
-        (activate,) = _activations(quiet.messages, name)
-        assert activate["version"] > _activations(full.messages, name)[0]["version"]
+        (version,) = activated_versions(quiet.messages, name)
+        assert version > activated_versions(full.messages, name)[0]
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,7 @@ from marketo_sandbox.testing import Fixtures, SandboxControl
 from tap_helpers import (
     FAST_SANDBOX,
     TapRun,
+    activated_versions,
     catalog_entry,
     diff_records,
     ground_truth_problems,
@@ -349,7 +350,7 @@ def test_a_custom_object_changed_while_its_lead_did_not_waits_for_the_whole_re_r
     assert state["read_mode"] == "linked_keys"
     assert state["whole_read_version"]
     assert state["last_whole_read"]
-    assert _activations(first, "custom_car_c") == [state["whole_read_version"]]
+    assert activated_versions(first.messages, "custom_car_c") == [state["whole_read_version"]]
     cars = [c for c in profile.objects("customobjects/car_c") if c.get("leadId")]
     painted, scrapped = cars[0], cars[1]
     _paint(writer, painted, "Mauve")
@@ -364,7 +365,7 @@ def test_a_custom_object_changed_while_its_lead_did_not_waits_for_the_whole_re_r
     with caplog.at_level(logging.WARNING):
         second = run_tap(config, chosen, first.state)
     assert not [r for r in second.records.get("custom_car_c", []) if r["vin"] == painted["vin"]]
-    assert not _activations(second, "custom_car_c")
+    assert not activated_versions(second.messages, "custom_car_c")
     warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
     assert any(
         "custom_car_c" in m and "custom_object_rescan_interval_days" in m for m in warnings
@@ -378,7 +379,7 @@ def test_a_custom_object_changed_while_its_lead_did_not_waits_for_the_whole_re_r
     assert colors[painted["vin"]] == "Mauve"
     assert scrapped["vin"] not in colors
     version = third.state["bookmarks"]["custom_car_c"]["whole_read_version"]
-    assert _activations(third, "custom_car_c") == [version]
+    assert activated_versions(third.messages, "custom_car_c") == [version]
     assert version > state["whole_read_version"]
     entry = catalog_entry(chosen, "custom_car_c")
     tables = loaded_tables([first, second, third], chosen, {"custom_car_c"})
@@ -391,14 +392,6 @@ def test_a_custom_object_changed_while_its_lead_did_not_waits_for_the_whole_re_r
     reads = endpoints.get("GET /rest/v1/customobjects/<name>.json", 0)
     leads = len(profile.objects("leads"))
     assert reads == -(-leads // 300), (reads, leads)
-
-
-def _activations(run: TapRun, stream: str) -> list[int]:
-    return [
-        m["version"]
-        for m in run.messages
-        if m["type"] == "ACTIVATE_VERSION" and m["stream"] == stream
-    ]
 
 
 # --- units: the read by id ------------------------------------------------------------
